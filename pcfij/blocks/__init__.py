@@ -1,0 +1,1 @@
+"""pcfij.blocks (being built)."""

@@ -1,0 +1,3 @@
+"""Command declarations of pcfij.blocks (CLI, ImageJ dialog, macro options)."""
+
+COMMANDS = ()

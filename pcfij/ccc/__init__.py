@@ -1,0 +1,1 @@
+"""pcfij.ccc (being built)."""

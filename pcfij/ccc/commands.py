@@ -1,0 +1,3 @@
+"""Command declarations of pcfij.ccc (CLI, ImageJ dialog, macro options)."""
+
+COMMANDS = ()

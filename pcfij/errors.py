@@ -1,0 +1,16 @@
+"""Error types shared by the engine and its adapters."""
+
+from __future__ import annotations
+
+
+class InputError(ValueError):
+    """Bad user input.
+
+    The message names the problem and says what to do about it. The CLI prints it as one
+    line on stderr (no traceback) and exits non-zero; the ImageJ bridge shows it with
+    ``IJ.error``; Python callers can catch it as a ``ValueError``.
+    """
+
+
+class InputTypeError(TypeError):
+    """An argument of the wrong type (e.g. a non-numeric image); message says what to pass."""

@@ -1,0 +1,1 @@
+"""pcfij.imagej (being built)."""

@@ -1,0 +1,3 @@
+"""Command declarations of pcfij.imagej (CLI, ImageJ dialog, macro options)."""
+
+COMMANDS = ()

@@ -1,0 +1,1 @@
+"""File adapters: readers and writers of images, tables and results (engine stays file-free)."""

@@ -1,0 +1,1 @@
+"""pcfij.shift (being built)."""

@@ -1,0 +1,3 @@
+"""Command declarations of pcfij.shift (CLI, ImageJ dialog, macro options)."""
+
+COMMANDS = ()
