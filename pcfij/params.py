@@ -236,8 +236,13 @@ class Command:
     def defaults(self) -> dict[str, Any]:
         return {p.name: p.default for p in self.params if not p.required}
 
-    def validate(self, values: Mapping[str, Any] | None = None, **kwargs: Any) -> dict[str, Any]:
+    def validate(
+        self, values: Mapping[str, Any] | None = None, *, require: bool = True, **kwargs: Any
+    ) -> dict[str, Any]:
         """Return a complete, checked set of values (defaults filled in).
+
+        With ``require=False`` missing required parameters are left out instead of being
+        an error (the Python API passes its arrays separately).
 
         Raises
         ------
@@ -257,7 +262,8 @@ class Command:
             if p.name in given:
                 out[p.name] = p.coerce(given[p.name])
             elif p.required:
-                raise InputError(f"{self.name}: {p.name} must be given")
+                if require:
+                    raise InputError(f"{self.name}: {p.name} must be given")
             else:
                 out[p.name] = p.default
         return out

@@ -94,7 +94,7 @@ def _smooth_inplace(c):  # pragma: no cover - compiled
 
 def ipcf_tile(
     traces: np.ndarray,
-    means: np.ndarray,
+    inv_means: np.ndarray,
     height: int,
     width: int,
     radius: int,
@@ -112,8 +112,8 @@ def ipcf_tile(
     ----------
     traces : ndarray, shape (height * width, T), float32
         Mean-subtracted traces of the tile, row-major pixel order.
-    means : ndarray, shape (height * width,), float64
-        Trace means (before subtraction).
+    inv_means : ndarray, shape (height * width,), float64
+        Reciprocal trace means (NaN where the mean is zero).
     centre_ok : ndarray of bool, shape (height, width), optional
         Result pixels to compute (mask); others stay NaN.
 
@@ -128,8 +128,7 @@ def ipcf_tile(
     nf = re.shape[1]
     xr = np.empty((CHUNK, nf), np.float32)
     xi = np.empty((CHUNK, nf), np.float32)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        inv = 1.0 / means
+    inv = np.asarray(inv_means, np.float64)
     for cls in classes:
         centre, neighbour, out_fwd, out_rev = pair_rows(height, width, radius, cls, centre_ok)
         fwd_points = np.asarray(cls.forward, np.int64)
@@ -140,7 +139,7 @@ def ipcf_tile(
             cross_spectra(re, im, centre[s:e], neighbour[s:e], xr[:m], xi[:m])
             a = xr[:m] @ wr
             b = xi[:m] @ wi
-            norm = inv[centre[s:e]] * inv[neighbour[s:e]]
+            norm = inv[centre[s:e]] * inv[neighbour[s:e]] / traces.shape[1]
             finish_pairs(
                 a, b, norm, out_fwd[s:e], out_rev[s:e], fwd_points, rev_points, smooth, result
             )

@@ -1,0 +1,228 @@
+"""Fast image pair correlation function (ipCF) of a whole image time series.
+
+Semantics (the tutorial's ``run_ipcf(ipcf_reference, ...)``): for every centre pixel
+``(y, x)`` at least ``radius`` pixels from the border and every circle point ``i`` with
+offset ``(u, v)``, the curve ``smooth(average(correlate(neighbour, centre), bins))`` with
+``neighbour = data[:, y + v, x + u]``, ``centre = data[:, y, x]`` and
+``bins = logbins(T // 2, nbins)``.
+
+Algorithm (see :mod:`pcfij.kernels.pcf_plan`): float32 real FFTs of the mean-subtracted
+traces, computed once per pixel; per pixel pair one cross spectrum whose bin averages
+come from a matrix product with precomputed weights (no inverse FFT), which also yields the
+reverse pair exactly; normalisation by the two means; the tutorial's smoothing. Large
+images are processed in row strips so the spectra stay within ``memory_budget``.
+
+Zero-mean pixels: a pair whose centre or neighbour trace has mean 0 has no defined
+normalised correlation; its curve is NaN and one warning names how many centre pixels
+are affected.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections.abc import Callable
+
+import numpy as np
+
+from pcfij.errors import InputError, InputTypeError
+from pcfij.kernels import resolve_device
+from pcfij.kernels.pcf_plan import bin_weights, offset_classes, strip_rows
+from pcfij.pcf.basics import circle, logbins, pow2_frames
+from pcfij.pcf.bleach import correct_bleaching
+
+MIN_FRAMES = 32
+DEFAULT_MEMORY_BUDGET = int(os.environ.get("PCFIJ_MEMORY_BUDGET", 1 << 30))
+
+
+def ipcf_bins(ntimes: int, nbins: int = 32) -> np.ndarray:
+    """Return the delay bins :func:`ipcf` uses for ``ntimes`` analysed frames."""
+    return logbins(max(ntimes // 2, 1), nbins)
+
+
+def ipcf(
+    data: np.ndarray,
+    radius: int = 6,
+    npoints: int = 32,
+    nbins: int = 32,
+    *,
+    pow2: bool = False,
+    bleach_filter: int = 0,
+    mask: np.ndarray | None = None,
+    smooth: bool = True,
+    device: str = "auto",
+    progress: bool | Callable[[int], None] = False,
+    memory_budget: int | None = None,
+) -> np.ndarray:
+    """Return the image pair correlation function of an image time series.
+
+    Parameters
+    ----------
+    data : array_like, shape (T, H, W)
+        Image time series (any real numeric type; uint16 as from a camera).
+    radius : int
+        Distance of the neighbours in pixels.
+    npoints : int
+        Number of points on the circle (:func:`pcfij.pcf.circle`).
+    nbins : int
+        Maximum number of logarithmic delay bins (:func:`pcfij.pcf.logbins`).
+    pow2 : bool
+        Truncate the (bleach-corrected) time axis to its first ``2**k`` frames like the
+        tutorial's ``run_ipcf``; otherwise all frames are used.
+    bleach_filter : int
+        If > 0, first apply :func:`pcfij.pcf.correct_bleaching` with this filter size in
+        frames (drops ``2 * bleach_filter`` frames).
+    mask : array_like of bool, shape (H, W), optional
+        Centre pixels to analyse; curves of other pixels are NaN.
+    smooth : bool
+        Apply the tutorial's smoothing (bin 0 replaced by bin 1).
+    device : {"auto", "cpu", "gpu"}
+        ``"cpu"``: numba + BLAS on all cores; ``"gpu"``: CuPy (falls back to the CPU with a
+        warning when no GPU is usable); ``"auto"``: GPU when available.
+    progress : bool or callable
+        Show a tqdm progress bar (True) or call ``progress(n)`` with the number of pair
+        correlations finished since the last call.
+    memory_budget : int, optional
+        Bytes for the spectra of one strip of rows (default 1 GiB, or ``PCFIJ_MEMORY_BUDGET``).
+
+    Returns
+    -------
+    ndarray of float32, shape (H - 2 * radius, W - 2 * radius, npoints, nbins_effective)
+        ``nbins_effective = len(logbins(T_used // 2, nbins))``.
+
+    Raises
+    ------
+    InputError
+        Wrong number of dimensions, radius too large for the image, fewer than 32 frames,
+        mask of the wrong shape, NaN/inf samples.
+    InputTypeError
+        Non-numeric data.
+    """
+    from pcfij.pcf.commands import PCF  # the one declaration of these parameters
+
+    values = PCF.validate(
+        require=False, radius=radius, npoints=npoints, nbins=nbins, pow2=pow2, bleach_filter=bleach_filter,
+        smooth=smooth, device=device,
+    )
+    radius, npoints, nbins = values["radius"], values["npoints"], values["nbins"]
+    arr = _check_data(data, radius)
+    mask_arr = _check_mask(mask, arr.shape[1:])
+    if values["bleach_filter"]:
+        if arr.shape[0] - 2 * values["bleach_filter"] < MIN_FRAMES:
+            raise InputError(
+                f"bleaching correction with filter {values['bleach_filter']} leaves "
+                f"{arr.shape[0] - 2 * values['bleach_filter']} of {arr.shape[0]} frames; "
+                f"at least {MIN_FRAMES} are needed: use a smaller --bleach-filter"
+            )
+        arr = correct_bleaching(arr, values["bleach_filter"], output="uint16")
+    ntimes = arr.shape[0]
+    if values["pow2"]:
+        ntimes = pow2_frames(ntimes)
+        arr = arr[:ntimes]
+    bins = ipcf_bins(ntimes, nbins)
+    coords = circle(radius, npoints)
+    classes = offset_classes(coords)
+    wr, wi = bin_weights(ntimes, bins)
+    dev = resolve_device(values["device"])
+    if dev == "gpu":
+        from pcfij.kernels.pcf_gpu import ipcf_tile
+    else:
+        from pcfij.kernels.pcf_cpu import ipcf_tile
+
+    _, height, width = arr.shape
+    oh, ow = height - 2 * radius, width - 2 * radius
+    result = np.empty((oh, ow, npoints, len(bins)), np.float32)
+    budget = memory_budget or DEFAULT_MEMORY_BUDGET
+    rows = strip_rows(height, width, radius, ntimes, budget)
+    report, close = _progress(progress, oh * ow * npoints)
+    zero_mean_centres = 0
+    try:
+        for y0 in range(0, oh, rows):
+            y1 = min(oh, y0 + rows)
+            tile = arr[:, y0 : y1 + 2 * radius, :]
+            traces, means = _traces(tile)
+            with np.errstate(divide="ignore"):
+                inv = np.where(means != 0.0, 1.0 / np.where(means != 0.0, means, 1.0), np.nan)
+            centre_ok = None
+            if mask_arr is not None:
+                centre_ok = mask_arr[y0 : y1 + 2 * radius, :]
+            zero = (means == 0.0).reshape(tile.shape[1:])[radius : radius + y1 - y0, radius:-radius]
+            if centre_ok is not None:
+                zero &= centre_ok[radius : radius + y1 - y0, radius:-radius]
+            zero_mean_centres += int(zero.sum())
+            result[y0:y1] = ipcf_tile(
+                traces, inv, tile.shape[1], width, radius, classes, npoints, wr, wi,
+                centre_ok, values["smooth"], report,
+            )
+    finally:
+        close()
+    if zero_mean_centres:
+        warnings.warn(
+            f"{zero_mean_centres} pixel(s) have a mean intensity of zero; their pCF curves "
+            "(and those of pairs with zero-mean neighbours) are NaN",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+    return result
+
+
+def _check_data(data, radius: int) -> np.ndarray:
+    if hasattr(data, "compute") and not isinstance(data, np.ndarray):
+        data = data.compute()
+    arr = np.asarray(data)
+    if arr.dtype.kind not in "uif":
+        raise InputTypeError(
+            f"data must be a numeric image time series (integers or floats); got {arr.dtype}"
+        )
+    if arr.ndim != 3:
+        raise InputError(
+            f"data must have 3 dimensions (T, H, W) -- frames, rows, columns; got shape {arr.shape}"
+        )
+    ntimes, height, width = arr.shape
+    if height - 2 * radius < 1 or width - 2 * radius < 1:
+        raise InputError(
+            f"radius {radius} is too large for {height}x{width} pixel images: it needs at "
+            f"least {2 * radius + 1}x{2 * radius + 1} pixels; use a smaller radius"
+        )
+    if ntimes < MIN_FRAMES:
+        raise InputError(f"data have {ntimes} frames; at least {MIN_FRAMES} are needed")
+    if arr.dtype.kind == "f" and not np.isfinite(arr).all():
+        raise InputError("data contain NaN or infinite values; remove or replace them first")
+    return arr
+
+
+def _check_mask(mask, shape) -> np.ndarray | None:
+    if mask is None:
+        return None
+    m = np.asarray(mask)
+    if m.shape != tuple(shape):
+        raise InputError(f"mask must have the image shape {tuple(shape)} (H, W); got {m.shape}")
+    if m.dtype != bool:
+        if m.dtype.kind not in "uif":
+            raise InputTypeError(f"mask must be boolean or numeric; got {m.dtype}")
+        m = m != 0
+    return m
+
+
+def _traces(tile: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Return mean-subtracted float32 traces (npixels, T) and their float64 means."""
+    ntimes = tile.shape[0]
+    flat = tile.reshape(ntimes, -1)
+    means = flat.sum(axis=0, dtype=np.float64) / ntimes
+    traces = np.empty((flat.shape[1], ntimes), np.float32)
+    step = 4096
+    for s in range(0, flat.shape[1], step):  # column blocks keep the transposition cache-friendly
+        block = flat[:, s : s + step].astype(np.float64) - means[s : s + step]
+        traces[s : s + step] = block.T
+    return traces, means
+
+
+def _progress(progress, total: int):
+    if callable(progress):
+        return progress, lambda: None
+    if not progress:
+        return None, lambda: None
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=total, unit="pair", unit_scale=True, desc="ipCF", smoothing=0.1)
+    return bar.update, bar.close
