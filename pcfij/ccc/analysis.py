@@ -1,0 +1,318 @@
+"""The CCC analyses: :func:`ccc` (with or without confidence) and
+:func:`cross_correlation_profile` ("Just Cross Correlation").
+
+Method (the plugin's v2.1 variant), per frame:
+
+1. the mask is applied to both images (pixels outside set to 0; no mask = all inside);
+2. original correlation ``O = corr(a, b) / V`` with ``V`` the mask volume in calibrated units
+   (pixels inside x voxel volume), linear (zero-extended) correlation;
+3. subtracted correlation ``S = corr(a - mean_mask(a) inside the mask, b) / V``: subtracting
+   the mean of image 1 under the mask before correlating removes the low spatial frequency
+   (cell-to-cell) component;
+4. radial profiles of ``O`` and ``S`` at exact calibrated distances;
+5. Gaussian fit of the profile of ``S``; confidence and R-squared within mean +- 3 sigma;
+6. optional contribution images from the Gaussian-modified correlation.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from pcfij.ccc import fit as fitting
+from pcfij.ccc import timeseries
+from pcfij.ccc.commands import CCC, XCORR
+from pcfij.ccc.contributions import contribution_images, gaussian_weights
+from pcfij.ccc.correlation import Correlator
+from pcfij.ccc.inputs import Inputs, check_inputs, mask_statistics
+from pcfij.ccc.profile import RadialBinning
+from pcfij.ccc.result import CCCResult
+from pcfij.errors import InputError
+from pcfij.kernels import resolve_device
+
+LOW_CONFIDENCE = 0.1
+LOW_R_SQUARED = 0.05
+
+
+def _backend(device):
+    if device == "gpu":
+        from pcfij.kernels.ccc_gpu import GpuBackend  # noqa: PLC0415
+
+        return GpuBackend()
+    from pcfij.kernels.ccc_cpu import CpuBackend  # noqa: PLC0415
+
+    return CpuBackend()
+
+
+def _device_name(device) -> str:
+    if device is True:
+        return "gpu"
+    if device is False:
+        return "cpu"
+    return "auto" if device is None else device
+
+
+class _Engine:
+    """Per-shape state shared by the frames of one analysis."""
+
+    def __init__(self, inputs: Inputs, device: str) -> None:
+        self.inputs = inputs
+        self.device = device
+        self.backend = _backend(device)
+        self.xp = self.backend.xp
+        self.corr = Correlator(inputs.frame_shape, self.backend)
+        self.bins = RadialBinning(inputs.frame_shape, inputs.spacing)
+        self.voxel = math.prod(inputs.spacing)
+
+    def source(self, image, mask, subtract: float | None = None):
+        """Slab source of a masked (and optionally mean-subtracted) float32 image."""
+        xp, be = self.xp, self.backend
+
+        def src(sl):
+            x = be.asarray(np.asarray(image[sl])).astype(xp.float32)  # always a new array
+            if subtract is not None:
+                x -= xp.float32(subtract)
+            if mask is not None:
+                m = be.asarray(np.asarray(mask[sl]))
+                x *= m != 0
+            return x
+
+        return src
+
+    def frame(self, a, b, m, *, mode: str, contributions: bool, intermediates: bool,
+              out1=None, out2=None) -> dict:
+        """Analyse one frame; return its profiles, fit and images."""
+        corr, bins, be, xp = self.corr, self.bins, self.backend, self.xp
+        mean_a, count = mask_statistics(a, b, m, corr.rows)
+        volume = count * self.voxel
+        out: dict = {"mask_volume": volume}
+        fb = corr.forward(self.source(b, m))
+        spare = corr.empty_spectrum()
+        cimg = xp.empty(corr.shape, dtype=xp.float32)
+        if mode in ("ccc", "xcorr"):
+            corr.forward(self.source(a, m), out=spare)
+            corr.combine(spare, fb, conj=True)
+            corr.inverse(spare, cimg, factor=1.0 / volume)
+            out["original"] = bins.profile(cimg, be)
+            if intermediates or mode == "xcorr":
+                out["original_image"] = be.to_host(cimg)
+                cimg = xp.empty(corr.shape, dtype=xp.float32)
+            if mode == "xcorr":
+                return out
+        corr.forward(self.source(a, m, subtract=mean_a), out=spare)
+        corr.combine(spare, fb, conj=True)
+        corr.inverse(spare, cimg, factor=1.0 / volume)
+        sub = bins.profile(cimg, be)
+        out["subtracted"] = sub
+        if intermediates:
+            out["subtracted_image"] = be.to_host(cimg)
+            if be.name == "cpu":
+                cimg = cimg.copy()
+        gfit = fitting.fit_gaussian(bins.distance, sub, self.inputs.scale[0])
+        out["gfit"] = gfit
+        out["fit"] = gfit.curve(bins.distance)
+        if mode == "ccc":
+            out["confidence"] = fitting.confidence(bins.distance, sub, out["original"], gfit)
+        out["r_squared"] = fitting.r_squared(bins.distance, sub, gfit)
+        if contributions:
+            if not gfit.ok:
+                out1[...] = 0
+                out2[...] = 0
+            else:
+                bins.weight(cimg, be, gaussian_weights(bins.distance, gfit))
+                if intermediates:
+                    out["gaussian_modified_image"] = be.to_host(cimg)
+                g = cimg
+                del cimg
+                contribution_images(
+                    corr, fb, spare, lambda sl: g[sl], self.source(a, m), self.source(b, m),
+                    out1, out2,
+                )
+        return out
+
+
+def _validate(command, **values) -> dict:
+    if values.get("device") in (True, False):
+        values["device"] = "gpu" if values["device"] else "cpu"
+    return command.validate(**values)
+
+
+def _collect(inputs: Inputs, frames: list[dict], *, command: str, device: str,
+             significant_digits, unit, distance, images: dict) -> CCCResult:
+    series = inputs.time_axis is not None
+    res = CCCResult(command=command, distance=distance, scale=inputs.scale,
+                    unit=unit,
+                    significant_digits=significant_digits, device=device,
+                    n_frames=inputs.n_frames if series else None, time_axis=inputs.time_axis)
+
+    def stack(key):
+        vals = [f.get(key) for f in frames]
+        if vals[0] is None:
+            return None
+        return np.stack(vals) if series else vals[0]
+
+    def scalars(key, fn):
+        if key not in frames[0] and fn is None:
+            return None
+        vals = [fn(f) for f in frames]
+        if vals[0] is None:
+            return None
+        return np.asarray(vals, dtype=np.float64) if series else vals[0]
+
+    res.original = stack("original")
+    res.subtracted = stack("subtracted")
+    res.fit = stack("fit")
+    vol = [f["mask_volume"] for f in frames]
+    res.mask_volume = np.asarray(vol) if series else vol[0]
+    messages = []
+    if command != "xcorr":
+        res.mean = scalars("gfit", lambda f: f["gfit"].mean)
+        res.sigma = scalars("gfit", lambda f: f["gfit"].sigma)
+        res.height = scalars("gfit", lambda f: f["gfit"].peak_height)
+        res.r_squared = scalars("r_squared", lambda f: f["r_squared"])
+        if command == "ccc":
+            res.confidence = scalars("confidence", lambda f: f["confidence"])
+        oks = [f["gfit"].ok for f in frames]
+        res.fit_ok = np.asarray(oks) if series else oks[0]
+        for t, f in enumerate(frames):
+            where = f"frame {t}: " if series else ""
+            g = f["gfit"]
+            if not g.ok:
+                messages.append(where + g.message)
+                continue
+            c = f.get("confidence")
+            if c is not None and c < LOW_CONFIDENCE:
+                messages.append(
+                    where + f"low confidence ({c:.3g} < {LOW_CONFIDENCE}): no significant spatial "
+                    "correlation, or more pre-processing (background subtraction on 32-bit "
+                    "images, deconvolution) is needed"
+                )
+            if f["r_squared"] < LOW_R_SQUARED:
+                messages.append(
+                    where + f"very low R-squared ({f['r_squared']:.3g}): low signal to noise, "
+                    "or the curve was fitted to noise"
+                )
+        if series:
+            res.best_frame = timeseries.best_frame(res.confidence, res.sigma)
+    res.message = "\n".join(messages)
+    for key, arr in images.items():
+        setattr(res, key, arr)
+    return res
+
+
+def _run(inputs: Inputs, *, mode: str, device: str, contributions: bool, intermediates: bool,
+         significant_digits, unit) -> CCCResult:
+    eng = _Engine(inputs, device)
+    shape = (inputs.n_frames,) + inputs.frame_shape
+    images: dict = {}
+    keep = []
+    if mode == "xcorr":
+        keep.append("original_image")
+    elif intermediates:
+        keep += (["original_image"] if mode == "ccc" else []) + ["subtracted_image"]
+        if contributions:
+            keep.append("gaussian_modified_image")
+    if contributions and mode != "xcorr":
+        images["contribution1"] = np.empty(shape, dtype=np.float32)
+        images["contribution2"] = np.empty(shape, dtype=np.float32)
+    frames = []
+    for t in range(inputs.n_frames):
+        a, b, m = inputs.frame(t)
+        f = eng.frame(
+            a, b, m, mode=mode, contributions=contributions and mode != "xcorr",
+            intermediates=intermediates,
+            out1=images["contribution1"][t] if "contribution1" in images else None,
+            out2=images["contribution2"][t] if "contribution2" in images else None,
+        )
+        for key in keep:
+            if key in f:
+                if key not in images:
+                    images[key] = np.zeros(shape, dtype=np.float32)
+                images[key][t] = f.pop(key)
+        frames.append(f)
+    # back to the caller's layout: single frames drop the time axis, series keep its place
+    for key, arr in list(images.items()):
+        images[key] = arr[0] if inputs.time_axis is None else np.moveaxis(arr, 0, inputs.time_axis)
+    return _collect(inputs, frames, command={"ccc": "ccc", "noconf": "ccc-noconf",
+                                             "xcorr": "xcorr"}[mode],
+                    device=device, significant_digits=significant_digits, unit=unit,
+                    distance=eng.bins.distance, images=images)
+
+
+def ccc(image1, image2, mask=None, *, scale=None, time_axis=None, confidence=True,
+        contributions=False, intermediates=False, significant_digits=None, device="auto",
+        unit=None) -> CCCResult:
+    """Colocalization by Cross Correlation of two images.
+
+    Parameters
+    ----------
+    image1, image2 : array_like
+        Single-channel 2D ``(y, x)`` or 3D ``(z, y, x)`` images of the same shape, optionally
+        with a time axis (see ``time_axis``). Background-subtracted float images work best.
+    mask : array_like, optional
+        Where the signal could be (non-zero = inside), e.g. the whole cell: the mean of
+        image 1 under the mask is what is subtracted. Same shape as the images, or as one
+        frame of a time series. None analyses the whole image (not recommended).
+    scale : float or sequence of float, optional
+        Pixel size in ``x, y[, z]`` order (ImageJ's Image > Properties order), or one number
+        for all axes; default 1 (results in pixels).
+    time_axis : int, optional
+        Axis of the arrays that holds time; every frame is analysed like a single image.
+    confidence : bool
+        Compute the original correlation and the confidence (False = "CCC - No confidence":
+        less memory, ``confidence`` is None, best frame = smallest sigma).
+    contributions : bool
+        Also return the contribution images ``contribution1``/``contribution2``.
+    intermediates : bool
+        Also return the correlation images (original, subtracted and, with contributions,
+        Gaussian-modified).
+    significant_digits : int, optional
+        Digits used by the result's tables (the values themselves keep full precision).
+    device : {"auto", "cpu", "gpu"}
+        Where to compute; "gpu" needs CuPy and falls back to the CPU with a warning.
+    unit : str, optional
+        Name of the length unit for tables and plots (default "pixel" when uncalibrated).
+
+    Returns
+    -------
+    CCCResult
+        Statistics (floats, or arrays over frames), profiles, requested images. A fit that
+        fails gives NaN statistics, ``fit_ok=False`` and a message, not an exception.
+
+    Raises
+    ------
+    InputError, InputTypeError
+        Bad input (shapes, mask, NaN/Inf inside the mask, scale ...), with what to do.
+    """
+    v = _validate(CCC, image1=image1, image2=image2, mask=mask, scale=scale,
+                  time_axis=time_axis, confidence=confidence, contributions=contributions,
+                  intermediates=intermediates, significant_digits=significant_digits,
+                  device=_device_name(device))
+    inputs = check_inputs(image1, image2, mask, scale=scale, time_axis=v["time_axis"])
+    dev = resolve_device(v["device"])
+    unit = unit or ("pixel" if scale is None else "unit")
+    return _run(inputs, mode="ccc" if v["confidence"] else "noconf", device=dev,
+                contributions=v["contributions"], intermediates=v["intermediates"],
+                significant_digits=v["significant_digits"], unit=unit)
+
+
+def cross_correlation_profile(image1, image2, mask=None, *, scale=None, time_axis=None,
+                              significant_digits=None, device="auto", unit=None) -> CCCResult:
+    """"Just Cross Correlation": the correlation image and its radial profile, no fit.
+
+    The images are masked and correlated exactly as in :func:`ccc` (normalised by the mask
+    volume) without subtracting anything. The result has ``original`` (profile),
+    ``original_image`` and ``distance``; the fit statistics are None.
+    """
+    v = _validate(XCORR, image1=image1, image2=image2, mask=mask, scale=scale,
+                  time_axis=time_axis, significant_digits=significant_digits,
+                  device=_device_name(device))
+    inputs = check_inputs(image1, image2, mask, scale=scale, time_axis=v["time_axis"])
+    dev = resolve_device(v["device"])
+    unit = unit or ("pixel" if scale is None else "unit")
+    return _run(inputs, mode="xcorr", device=dev, contributions=False, intermediates=False,
+                significant_digits=v["significant_digits"], unit=unit)
+
+
+__all__ = ["ccc", "cross_correlation_profile", "InputError"]
