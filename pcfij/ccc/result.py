@@ -96,12 +96,17 @@ class CCCResult:
         if not self.is_series:
             keys = ("mean", "sigma", "height", "confidence", "r_squared", "fit_ok")
             return {k: getattr(self, k) for k in keys}
-        t = self.best_frame if frame is None else frame
+        t = self._frame(frame)
         out = {}
         for k in ("mean", "sigma", "height", "confidence", "r_squared", "fit_ok"):
             v = getattr(self, k)
             out[k] = None if v is None else v[t].item()
         return out
+
+    def _frame(self, frame: int | None) -> int:
+        if frame is not None:
+            return int(frame)
+        return self.best_frame if self.best_frame is not None else 0
 
     @property
     def heatmap(self) -> np.ndarray | None:
@@ -167,7 +172,7 @@ class CCCResult:
         def pick(p):
             if p is None:
                 return None
-            return p if p.ndim == 1 else p[self.best_frame if frame is None else frame]
+            return p if p.ndim == 1 else p[self._frame(frame)]
 
         cols = {f"Distance ({self.unit})": self.distance}
         for name, p in (("Original CC", self.original), ("Subtracted CC", self.subtracted),
