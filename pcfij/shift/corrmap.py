@@ -6,8 +6,15 @@ from __future__ import annotations
 from pcfij.errors import InputError
 from pcfij.kernels import shift_cpu as cpu
 from pcfij.kernels import shift_gpu as gpuk
-from pcfij.shift._common import (as_f64, check_array, check_dim, check_margin, device_mode,
-                                 method_code, xp_for)
+from pcfij.shift._common import (
+    as_f64,
+    check_array,
+    check_dim,
+    check_margin,
+    device_mode,
+    method_code,
+    xp_for,
+)
 from pcfij.shift.peak import locate_peak
 
 

@@ -6,8 +6,15 @@ from __future__ import annotations
 import numpy as np
 
 from pcfij.errors import InputError
-from pcfij.shift._common import (as_f64, check_array, check_margin, device_mode, method_code,
-                                 odd_win, same_shape)
+from pcfij.shift._common import (
+    as_f64,
+    check_array,
+    check_margin,
+    device_mode,
+    method_code,
+    odd_win,
+    same_shape,
+)
 from pcfij.shift.corrmap import find_shift_based_correlation_map
 from pcfij.shift.normalize import normalize_image
 

@@ -7,9 +7,21 @@ import numpy as np
 from pcfij.errors import InputError
 from pcfij.kernels import shift_cpu as cpu
 from pcfij.kernels import shift_gpu as gpuk
-from pcfij.shift._common import (as_f64, check_array, check_dim, check_margin, chunk_count,
-                                 device_mode, global_stats, method_code, odd_win, same_shape,
-                                 split_rows, standardize, xp_for)
+from pcfij.shift._common import (
+    as_f64,
+    check_array,
+    check_dim,
+    check_margin,
+    chunk_count,
+    device_mode,
+    global_stats,
+    method_code,
+    odd_win,
+    same_shape,
+    split_rows,
+    standardize,
+    xp_for,
+)
 from pcfij.shift.normalize import scale_by_sums_2d, scale_slabs_x, scale_slabs_y
 
 

@@ -17,8 +17,18 @@ from scipy.ndimage import correlate1d
 from pcfij.errors import InputError
 from pcfij.kernels import shift_cpu as cpu
 from pcfij.kernels import shift_gpu as gpuk
-from pcfij.shift._common import (as_f64, check_array, check_margin, chunk_count, device_mode,
-                                 method_code, odd_win, same_shape, split_rows, xp_for)
+from pcfij.shift._common import (
+    as_f64,
+    check_array,
+    check_margin,
+    chunk_count,
+    device_mode,
+    method_code,
+    odd_win,
+    same_shape,
+    split_rows,
+    xp_for,
+)
 
 FILTERS = (None, "hann", "bartlett", "blackman", "hamming", "nuttall", "parzen", "triang")
 
