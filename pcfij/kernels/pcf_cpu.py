@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
 import numba
 import numpy as np
 import scipy.fft
+from threadpoolctl import threadpool_limits
 
 from pcfij.kernels.pcf_plan import OffsetClass, pair_rows
 
-#: pairs processed per batch (bounds the scratch memory to 2 * CHUNK * (T/2+1) * 4 bytes)
-CHUNK = 256
+#: pairs per batch and worker thread (scratch: 2 * CHUNK * (T/2+1) * 4 bytes per thread)
+CHUNK = 128
 
 
-def spectra(traces: np.ndarray, workers: int = -1) -> tuple[np.ndarray, np.ndarray]:
-    """Return planar real and imaginary parts of the rfft of mean-subtracted traces.
+def spectra(traces: np.ndarray, workers: int = -1) -> np.ndarray:
+    """Return the rfft of mean-subtracted traces.
 
     Parameters
     ----------
@@ -22,30 +26,31 @@ def spectra(traces: np.ndarray, workers: int = -1) -> tuple[np.ndarray, np.ndarr
 
     Returns
     -------
-    re, im : ndarray, shape (npixels, T // 2 + 1), float32
+    ndarray, shape (npixels, T // 2 + 1), complex64
     """
-    spec = scipy.fft.rfft(traces, axis=1, workers=workers)
-    return np.ascontiguousarray(spec.real), np.ascontiguousarray(spec.imag)
+    return scipy.fft.rfft(traces, axis=1, workers=workers)
 
 
-@numba.njit(parallel=True, fastmath=False, cache=True)
-def cross_spectra(re, im, centre, neighbour, xr, xi):  # pragma: no cover - compiled
-    """``X = B * conj(A)`` for the pairs (A = centre spectrum, B = neighbour spectrum)."""
+@numba.njit(nogil=True, cache=True)
+def cross_spectra(spec, centre, neighbour, xr, xi):  # pragma: no cover - compiled
+    """``X = B * conj(A)`` (planar) for the pairs (A = centre spectrum, B = neighbour's)."""
     n = centre.shape[0]
-    nf = re.shape[1]
-    for p in numba.prange(n):
+    nf = spec.shape[1]
+    for p in range(n):
         a = centre[p]
         b = neighbour[p]
         for f in range(nf):
-            ar = re[a, f]
-            ai = im[a, f]
-            br = re[b, f]
-            bi = im[b, f]
+            ca = spec[a, f]
+            cb = spec[b, f]
+            ar = ca.real
+            ai = ca.imag
+            br = cb.real
+            bi = cb.imag
             xr[p, f] = br * ar + bi * ai
             xi[p, f] = bi * ar - br * ai
 
 
-@numba.njit(parallel=True, cache=True)
+@numba.njit(nogil=True, cache=True)
 def finish_pairs(
     a, b, norm, out_fwd, out_rev, fwd_points, rev_points, do_smooth, result
 ):  # pragma: no cover - compiled
@@ -56,7 +61,8 @@ def finish_pairs(
     ``result`` has shape (npixels_out, npoints, nbins).
     """
     n, nbins = a.shape
-    for p in numba.prange(n):
+    curve = np.empty(nbins, np.float64)
+    for p in range(n):
         for direction in range(2):
             if direction == 0:
                 dst = out_fwd[p]
@@ -68,7 +74,6 @@ def finish_pairs(
                 sign = 1.0
             if dst < 0 or points.shape[0] == 0:
                 continue
-            curve = np.empty(nbins, np.float64)
             s = norm[p]
             for k in range(nbins):
                 curve[k] = (a[p, k] + sign * b[p, k]) * s
@@ -77,6 +82,34 @@ def finish_pairs(
             for i in points:
                 for k in range(nbins):
                     result[dst, i, k] = curve[k]
+
+
+@numba.njit(parallel=True, cache=True)
+def mean_subtracted_traces(flat, out):  # pragma: no cover - compiled
+    """Transpose ``flat`` (T, npixels) into ``out`` (npixels, T) float32 minus pixel means.
+
+    Returns the float64 means (exact sums of the samples divided by T).
+    """
+    ntimes, npix = flat.shape
+    means = np.zeros(npix, np.float64)
+    tile = 32
+    ntiles = (npix + tile - 1) // tile
+    for it in numba.prange(ntiles):
+        p0 = it * tile
+        p1 = min(npix, p0 + tile)
+        acc = np.zeros(p1 - p0, np.float64)
+        for t in range(ntimes):
+            for p in range(p0, p1):
+                acc[p - p0] += flat[t, p]
+        for p in range(p0, p1):
+            means[p] = acc[p - p0] / ntimes
+        for t0 in range(0, ntimes, 256):
+            t1 = min(ntimes, t0 + 256)
+            for p in range(p0, p1):
+                m = means[p]
+                for t in range(t0, t1):
+                    out[p, t] = flat[t, p] - m
+    return means
 
 
 @numba.njit(cache=True)
@@ -124,25 +157,48 @@ def ipcf_tile(
     nbins = wr.shape[1]
     oh, ow = height - 2 * radius, width - 2 * radius
     result = np.full((oh * ow, npoints, nbins), np.nan, np.float32)
-    re, im = spectra(traces)
-    nf = re.shape[1]
-    xr = np.empty((CHUNK, nf), np.float32)
-    xi = np.empty((CHUNK, nf), np.float32)
+    spec = spectra(traces)
     inv = np.asarray(inv_means, np.float64)
+    ntimes = traces.shape[1]
+    jobs = []
     for cls in classes:
         centre, neighbour, out_fwd, out_rev = pair_rows(height, width, radius, cls, centre_ok)
         fwd_points = np.asarray(cls.forward, np.int64)
         rev_points = np.asarray(cls.reverse, np.int64)
+        norm = inv[centre] * inv[neighbour] / ntimes
         for s in range(0, centre.size, CHUNK):
-            e = min(s + CHUNK, centre.size)
-            m = e - s
-            cross_spectra(re, im, centre[s:e], neighbour[s:e], xr[:m], xi[:m])
-            a = xr[:m] @ wr
-            b = xi[:m] @ wi
-            norm = inv[centre[s:e]] * inv[neighbour[s:e]] / traces.shape[1]
-            finish_pairs(
-                a, b, norm, out_fwd[s:e], out_rev[s:e], fwd_points, rev_points, smooth, result
-            )
-            if progress is not None:
-                progress(m * (len(cls.forward) + len(cls.reverse)))
+            sl = slice(s, min(s + CHUNK, centre.size))
+            ncurves = int((out_fwd[sl] >= 0).sum()) * len(cls.forward) + int(
+                (out_rev[sl] >= 0).sum()
+            ) * len(cls.reverse)
+            jobs.append((centre[sl], neighbour[sl], norm[sl], out_fwd[sl], out_rev[sl],
+                         fwd_points, rev_points, ncurves))
+    local = threading.local()
+
+    def work(job):
+        centre, neighbour, norm, out_fwd, out_rev, fwd_points, rev_points, ncurves = job
+        m = centre.size
+        if not hasattr(local, "xr"):
+            local.xr = np.empty((CHUNK, spec.shape[1]), np.float32)
+            local.xi = np.empty((CHUNK, spec.shape[1]), np.float32)
+        xr, xi = local.xr[:m], local.xi[:m]
+        cross_spectra(spec, centre, neighbour, xr, xi)
+        a = xr @ wr
+        b = xi @ wi
+        finish_pairs(a, b, norm, out_fwd, out_rev, fwd_points, rev_points, smooth, result)
+        return ncurves
+
+    nworkers = max(1, min(numba.get_num_threads(), len(jobs)))
+    # one BLAS thread per worker: BLAS and numba threads must not spin against each other
+    with threadpool_limits(limits=1, user_api="blas"):
+        if nworkers == 1:
+            for job in jobs:
+                done = work(job)
+                if progress is not None:
+                    progress(done)
+        else:
+            with ThreadPoolExecutor(nworkers) as pool:
+                for done in pool.map(work, jobs):
+                    if progress is not None:
+                        progress(done)
     return result.reshape(oh, ow, npoints, nbins)

@@ -35,7 +35,8 @@ void finish_pairs(const float* a, const float* b, const double* norm,
     double sign = direction ? 1.0 : -1.0;
     double c[128];
     double s = norm[p];
-    for (int k = 0; k < nbins; k++) c[k] = ((double)a[p * nbins + k] + sign * (double)b[p * nbins + k]) * s;
+    for (int k = 0; k < nbins; k++)
+        c[k] = ((double)a[p * nbins + k] + sign * (double)b[p * nbins + k]) * s;
     if (do_smooth && nbins > 1) {
         c[0] = c[1];
         for (int i = 1; i < nbins; i++) c[i] = c[i] * 0.3 + c[i - 1] * 0.7;
@@ -126,5 +127,6 @@ def ipcf_tile(
                  np.int32(m), np.int32(nbins), np.int32(npoints), np.int32(bool(smooth)), result),
             )
             if progress is not None:
-                progress(m * (len(cls.forward) + len(cls.reverse)))
+                progress(int((out_fwd[s:e] >= 0).sum()) * len(cls.forward)
+                         + int((out_rev[s:e] >= 0).sum()) * len(cls.reverse))
     return cp.asnumpy(result).reshape(oh, ow, npoints, nbins)

@@ -101,8 +101,8 @@ def ipcf(
     from pcfij.pcf.commands import PCF  # the one declaration of these parameters
 
     values = PCF.validate(
-        require=False, radius=radius, npoints=npoints, nbins=nbins, pow2=pow2, bleach_filter=bleach_filter,
-        smooth=smooth, device=device,
+        require=False, radius=radius, npoints=npoints, nbins=nbins, pow2=pow2,
+        bleach_filter=bleach_filter, smooth=smooth, device=device,
     )
     radius, npoints, nbins = values["radius"], values["npoints"], values["nbins"]
     arr = _check_data(data, radius)
@@ -146,7 +146,8 @@ def ipcf(
             centre_ok = None
             if mask_arr is not None:
                 centre_ok = mask_arr[y0 : y1 + 2 * radius, :]
-            zero = (means == 0.0).reshape(tile.shape[1:])[radius : radius + y1 - y0, radius:-radius]
+            zero = (means == 0.0).reshape(tile.shape[1:])
+            zero = zero[radius : radius + y1 - y0, radius:-radius]
             if centre_ok is not None:
                 zero &= centre_ok[radius : radius + y1 - y0, radius:-radius]
             zero_mean_centres += int(zero.sum())
@@ -206,14 +207,12 @@ def _check_mask(mask, shape) -> np.ndarray | None:
 
 def _traces(tile: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Return mean-subtracted float32 traces (npixels, T) and their float64 means."""
+    from pcfij.kernels.pcf_cpu import mean_subtracted_traces
+
     ntimes = tile.shape[0]
     flat = tile.reshape(ntimes, -1)
-    means = flat.sum(axis=0, dtype=np.float64) / ntimes
     traces = np.empty((flat.shape[1], ntimes), np.float32)
-    step = 4096
-    for s in range(0, flat.shape[1], step):  # column blocks keep the transposition cache-friendly
-        block = flat[:, s : s + step].astype(np.float64) - means[s : s + step]
-        traces[s : s + step] = block.T
+    means = mean_subtracted_traces(flat, traces)
     return traces, means
 
 
