@@ -318,7 +318,7 @@ def window_stats(img, win_h, win_w):  # pragma: no cover - compiled
 
 # --------------------------------------------------------------------------- local 2D search
 @numba.njit(parallel=True, cache=True)
-def local2d(ref, mat, win, margin, method, size, p1, p2, out_x, out_y):  # pragma: no cover
+def local2d(ref, mat, win, margin, method, size, p1, p2, out_x, out_y, nthreads):  # pragma: no cover
     """Local (x, y) shifts by sliding (D, win, win) windows of ``mat`` over ``ref``.
 
     ``ref`` and ``mat`` have shape (D, H, W). Output pixel (i, j) of ``out_x``/``out_y``
@@ -341,7 +341,6 @@ def local2d(ref, mat, win, margin, method, size, p1, p2, out_x, out_y):  # pragm
             if rsq[i, j] > 0.0:
                 rinv[i, j] = 1.0 / math.sqrt(rsq[i, j])
     wq = w - 2 * margin  # columns of the product sums (mat columns margin .. w - margin)
-    nthreads = numba.get_num_threads()
     nblock = min(oh, max(1, 4 * nthreads))
     for blk in prange(nblock):
         i_start = blk * oh // nblock

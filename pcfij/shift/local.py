@@ -162,8 +162,8 @@ def _search2d(ref, mov, *, win, margin, code, size, p1, p2, mode, ncore):
     if mode == "cpu":
         ox = np.zeros((h - 2 * e, w - 2 * e))
         oy = np.zeros_like(ox)
-        with cpu.threads(ncore):
-            cpu.local2d(ref, mov, win, margin, code, size, p1, p2, ox, oy)
+        with cpu.threads(ncore) as nthreads:
+            cpu.local2d(ref, mov, win, margin, code, size, p1, p2, ox, oy, nthreads)
         return ox, oy
     xp = xp_for(mode)
     r, m = xp.asarray(ref), xp.asarray(mov)
