@@ -1,0 +1,204 @@
+"""Block plan of the out-of-core ipCF: overlapping spatial blocks sized from a memory limit.
+
+The ipCF curve of a pixel depends on its own trace and on the traces of its circle
+neighbours (at most ``radius`` pixels away); photobleaching correction is per trace. So the
+result over an output tile ``[y0, y1) x [x0, x1)`` needs exactly the input block
+``[y0, y1 + 2r) x [x0, x1 + 2r)`` (all frames) -- a halo of ``radius`` pixels, and no
+overlap at all along time. Output tiles do not overlap; their union is the in-memory
+result of shape ``(H - 2r, W - 2r, npoints, nbins)``.
+
+Memory model of one block (``P`` input pixels, ``T0`` raw frames of ``s`` bytes, ``T`` frames
+after bleaching correction, ``F = T // 2 + 1`` frequencies), following what
+:func:`pcfij.pcf.ipcf` holds at its peak (the spectra step):
+
+    raw block            P * T0 * s
+    bleach-corrected     P * T * 2            (only with a bleach filter)
+    float32 traces       P * T * 4
+    complex64 spectra    P * F * 8
+    result               P_out * npoints * nbins * 4
+    pair scratch         ncores * 2 * 128 * F * 4 (+ the binned batches)
+    bleach row buffers   ncores * T0 * w * 8  (only with a bleach filter)
+
+plus 10% slack. Block sizes are rounded down to multiples of 8 pixels.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+from dataclasses import asdict, dataclass
+
+from pcfij.errors import InputError
+
+ALIGN = 8
+MIN_SIDE = 8
+SLACK = 1.10
+
+
+def parse_memory(text) -> int:
+    """Parse ``"4GB"``, ``"512 MiB"``, ``"2e9"`` or a number of bytes into bytes."""
+    if isinstance(text, (int, float)) and not isinstance(text, bool):
+        value = float(text)
+    else:
+        m = re.fullmatch(r"\s*([0-9.]+(?:[eE][0-9]+)?)\s*([kKmMgGtT]?)(i?)([bB]?)\s*", str(text))
+        if not m:
+            raise InputError(f"memory limit must look like 4GB or 512MB; got {text!r}")
+        value = float(m.group(1))
+        unit = m.group(2).upper()
+        base = 1024 if m.group(3) else 1000
+        value *= base ** " KMGT".index(unit or " ")
+    if not math.isfinite(value) or value <= 0:
+        raise InputError(f"memory limit must be positive; got {text!r}")
+    return int(value)
+
+
+def format_bytes(n: float) -> str:
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if abs(n) < 1000 or unit == "TB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1000.0
+    return f"{n:.1f} TB"
+
+
+def block_bytes(h: int, w: int, *, radius: int, raw_frames: int, frames: int, itemsize: int,
+                npoints: int, nbins: int, bleach: bool, ncores: int | None = None) -> int:
+    """Estimated peak bytes to compute one block of ``h x w`` input pixels (see module)."""
+    ncores = ncores or os.cpu_count() or 1
+    p = h * w
+    pout = max(h - 2 * radius, 0) * max(w - 2 * radius, 0)
+    nf = frames // 2 + 1
+    total = p * raw_frames * itemsize
+    if bleach:
+        total += p * frames * 2 + min(ncores, h) * raw_frames * w * 8
+    total += p * frames * 4 + p * nf * 8
+    total += pout * npoints * nbins * 4
+    total += ncores * 2 * 128 * nf * 4
+    return int(total * SLACK)
+
+
+@dataclass(frozen=True)
+class Block:
+    """One block: its index, output tile and input slices (series coordinates)."""
+
+    index: int
+    y0: int
+    y1: int
+    x0: int
+    x1: int
+
+    def input_slices(self, radius: int) -> tuple[slice, slice]:
+        return slice(self.y0, self.y1 + 2 * radius), slice(self.x0, self.x1 + 2 * radius)
+
+    @property
+    def pixels(self) -> int:
+        return (self.y1 - self.y0) * (self.x1 - self.x0)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The block grid over the output ``(out_h, out_w)`` with blocks of ``(by, bx)``."""
+
+    out_h: int
+    out_w: int
+    by: int
+    bx: int
+    radius: int
+    block_bytes: int
+
+    @property
+    def grid(self) -> tuple[int, int]:
+        return -(-self.out_h // self.by), -(-self.out_w // self.bx)
+
+    def blocks(self) -> list[Block]:
+        gy, gx = self.grid
+        out = []
+        for j in range(gy):
+            for i in range(gx):
+                y0, x0 = j * self.by, i * self.bx
+                out.append(Block(j * gx + i, y0, min(self.out_h, y0 + self.by),
+                                 x0, min(self.out_w, x0 + self.bx)))
+        return out
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Plan:
+        return cls(**{k: int(d[k]) for k in ("out_h", "out_w", "by", "bx", "radius",
+                                              "block_bytes")})
+
+
+def make_plan(shape: tuple[int, int, int], *, radius: int, frames: int, itemsize: int,
+              npoints: int, nbins: int, bleach: bool, budget: int, limit_text: str = "",
+              block_shape: tuple[int, int] | None = None) -> Plan:
+    """Choose the largest blocks whose estimated peak memory fits ``budget`` bytes.
+
+    Parameters
+    ----------
+    shape : (T0, H, W)
+        Input series shape (after ROI and frame range).
+    frames : int
+        Frames analysed per trace (after bleaching correction / pow2).
+    budget : int
+        Bytes one block may use.
+    block_shape : (by, bx), optional
+        Force the output tile size (tests, tuning); still checked against the budget.
+
+    Raises
+    ------
+    InputError
+        When not even a minimal block (8 x 8 output pixels, or the image if smaller) fits.
+    """
+    t0, h, w = shape
+    out_h, out_w = h - 2 * radius, w - 2 * radius
+    if out_h < 1 or out_w < 1:
+        raise InputError(
+            f"radius {radius} is too large for {h}x{w} pixel images: the ROI must be at least "
+            f"{2 * radius + 1}x{2 * radius + 1} pixels"
+        )
+    kw = dict(radius=radius, raw_frames=t0, frames=frames, itemsize=itemsize, npoints=npoints,
+              nbins=nbins, bleach=bleach)
+
+    def cost(by: int, bx: int) -> int:
+        return block_bytes(by + 2 * radius, bx + 2 * radius, **kw)
+
+    if block_shape is not None:
+        by, bx = (max(1, min(int(b), n)) for b, n in zip(block_shape, (out_h, out_w)))
+        return Plan(out_h, out_w, by, bx, radius, cost(by, bx))
+    mby, mbx = min(MIN_SIDE, out_h), min(MIN_SIDE, out_w)
+    if cost(mby, mbx) > budget:
+        need = cost(mby, mbx)
+        raise InputError(
+            f"memory limit {limit_text or format_bytes(budget)} is too small: one minimal block "
+            f"of {mby + 2 * radius}x{mbx + 2 * radius} pixels x {t0} frames needs about "
+            f"{format_bytes(need)} besides the ~{format_bytes(_baseline_hint())} the program "
+            f"itself uses; give --memory-limit of at least "
+            f"{format_bytes(need + _baseline_hint())} (a few GB gives bigger, faster blocks)"
+        )
+    # grow a square tile, then the longer side, while it fits
+    side = MIN_SIDE
+    while side < max(out_h, out_w) and cost(min(side * 2, out_h), min(side * 2, out_w)) <= budget:
+        side *= 2
+    lo, hi = side, max(out_h, out_w, side)
+    while hi - lo > 1:  # largest square side that fits
+        mid = (lo + hi) // 2
+        if cost(min(mid, out_h), min(mid, out_w)) <= budget:
+            lo = mid
+        else:
+            hi = mid
+    by, bx = min(lo, out_h), min(lo, out_w)
+    # if one side is already the whole image, extend the other one
+    if bx == out_w and by < out_h:
+        while by < out_h and cost(by + 1, bx) <= budget:
+            by += 1
+    elif by == out_h and bx < out_w:
+        while bx < out_w and cost(by, bx + 1) <= budget:
+            bx += 1
+    by = by if by == out_h or by < ALIGN else by // ALIGN * ALIGN
+    bx = bx if bx == out_w or bx < ALIGN else bx // ALIGN * ALIGN
+    return Plan(out_h, out_w, by, bx, radius, cost(by, bx))
+
+
+def _baseline_hint() -> int:
+    return 300 * 10**6
