@@ -75,7 +75,7 @@ class _Engine:
                 x -= xp.float32(subtract)
             if mask is not None:
                 m = be.asarray(np.asarray(mask[sl]))
-                x *= m != 0
+                x = xp.where(m != 0, x, xp.float32(0))  # not x *= m: NaN outside stays NaN
             return x
 
         return src

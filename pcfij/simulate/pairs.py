@@ -1,12 +1,13 @@
 """Correlated spot pairs in two images: known-answer data for CCC.
 
-Points are drawn in image 1; each has a partner in image 2 at a fixed calibrated distance in
-a random direction (uniform on the circle / sphere in calibrated space, so anisotropic 3D
-voxels are handled). Unpaired extra spots can be added to either image. Spots are blurred by
-a Gaussian PSF, then a constant background and Gaussian noise are added. Optionally the spots
-live inside "cells" (discs / balls on a regular grid or at random places) whose union is
-returned as the mask, and the cells themselves can carry a uniform signal in each image (the
-low spatial frequency component that CCC's mask removes).
+Points are drawn uniformly in image 1 (inside the cells when there are cells); each has a
+partner in image 2 at a fixed calibrated distance in a random direction (uniform on the
+circle / sphere in calibrated space, so anisotropic 3D voxels are handled). Unpaired extra
+spots can be added to either image. Spots are blurred by a Gaussian PSF, then a constant
+background and Gaussian noise are added. Optionally the spots live inside "cells" (discs /
+balls on a regular grid or at random places) whose union is returned as the mask, and the
+cells themselves can carry a uniform signal in each image (the low spatial frequency
+component that CCC's mask removes).
 """
 
 from __future__ import annotations
@@ -184,8 +185,9 @@ def correlated_pairs(
             p = rng.uniform(0, 1, size=(m, ndim)) * hi
             ok = inside(p)
             if paired:
+                # partners are not required to fall inside (that would bias the density
+                # towards the centre); those outside the image are simply not seen
                 q = p + distance * _directions(rng, m, ndim) / spacing
-                ok &= inside(q)
                 got2.append(q[ok])
             got1.append(p[ok])
             count += int(ok.sum())
