@@ -77,6 +77,7 @@ def find_local_shifts(ref_mat, mat, dim=1, win_size=7, margin=10, method="diff",
         If ``mat = scipy.ndimage.shift(ref_mat, (dy, dx))`` the maps hold about
         (-dx, -dy).
     """
+    hybrid = isinstance(gpu, str) and gpu.lower() == "hybrid"
     mode = device_mode(gpu, hybrid=True)
     ref_mat = check_array(ref_mat, "ref_mat")
     mat = check_array(mat, "mat")
@@ -108,7 +109,7 @@ def find_local_shifts(ref_mat, mat, dim=1, win_size=7, margin=10, method="diff",
         ys[e:h - e, e:w - e] = y
         return xs, ys
     depth, h, w = ref_mat.shape
-    if mode == "hybrid":
+    if hybrid:  # algotom's hybrid mode searches stacks in 2D (also on the CPU fallback)
         dim = 2
     if h < 2 * e + 1:
         raise InputError(
