@@ -157,6 +157,14 @@ def ipcf_tile(
     nbins = wr.shape[1]
     oh, ow = height - 2 * radius, width - 2 * radius
     result = np.full((oh * ow, npoints, nbins), np.nan, np.float32)
+    # Results must not depend on how pixels are grouped into tiles and batches (blocked
+    # out-of-core runs must equal in-memory runs bit for bit): the FFT gets a row count that
+    # is a multiple of the SIMD width, and every GEMM has exactly CHUNK rows, so each pair
+    # goes through the same kernels in the same order wherever it sits.
+    npix = traces.shape[0]
+    padded = -(-npix // 16) * 16
+    if padded != npix:
+        traces = np.concatenate([traces, np.zeros((padded - npix, traces.shape[1]), traces.dtype)])
     spec = spectra(traces)
     inv = np.asarray(inv_means, np.float64)
     ntimes = traces.shape[1]
@@ -179,12 +187,12 @@ def ipcf_tile(
         centre, neighbour, norm, out_fwd, out_rev, fwd_points, rev_points, ncurves = job
         m = centre.size
         if not hasattr(local, "xr"):
-            local.xr = np.empty((CHUNK, spec.shape[1]), np.float32)
-            local.xi = np.empty((CHUNK, spec.shape[1]), np.float32)
-        xr, xi = local.xr[:m], local.xi[:m]
+            local.xr = np.zeros((CHUNK, spec.shape[1]), np.float32)
+            local.xi = np.zeros((CHUNK, spec.shape[1]), np.float32)
+        xr, xi = local.xr, local.xi
         cross_spectra(spec, centre, neighbour, xr, xi)
-        a = xr @ wr
-        b = xi @ wi
+        a = (xr @ wr)[:m]
+        b = (xi @ wi)[:m]
         finish_pairs(a, b, norm, out_fwd, out_rev, fwd_points, rev_points, smooth, result)
         return ncurves
 

@@ -20,7 +20,9 @@ from dataclasses import dataclass
 import numpy as np
 
 
-def bin_weights(ntimes: int, bins: np.ndarray, *, dtype=np.float32) -> tuple[np.ndarray, np.ndarray]:
+def bin_weights(
+    ntimes: int, bins: np.ndarray, *, dtype=np.float32
+) -> tuple[np.ndarray, np.ndarray]:
     """Return weights turning a cross spectrum into delay-bin averages of the correlation.
 
     Parameters
@@ -181,14 +183,3 @@ def pair_rows(
     out_rev = np.where(rev[use], (qy - r) * ow + (qx - r), -1).astype(np.int64)
     del oh
     return centre, neighbour, out_fwd, out_rev
-
-
-def strip_rows(height: int, width: int, radius: int, ntimes: int, budget_bytes: int) -> int:
-    """Number of result rows per strip so one strip's spectra fit in ``budget_bytes``.
-
-    A strip of ``n`` result rows needs the spectra of ``n + 2 * radius`` image rows:
-    ``(n + 2r) * width * (T // 2 + 1) * 8`` bytes (planar float32 real and imaginary parts).
-    """
-    per_row = width * (ntimes // 2 + 1) * 8
-    rows = budget_bytes // max(per_row, 1) - 2 * radius
-    return int(max(1, min(rows, height - 2 * radius)))

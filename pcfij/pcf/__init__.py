@@ -8,7 +8,7 @@ The building blocks follow the tutorial's definitions (:func:`circle`, :func:`lo
 
 from pcfij.pcf.basics import average, bin_delays, circle, correlate, logbins, pow2_frames, smooth
 from pcfij.pcf.bleach import correct_bleaching
-from pcfij.pcf.ipcf import ipcf, ipcf_bins
+from pcfij.pcf.ipcf import ipcf, ipcf_bins, ipcf_tile_size
 
 __all__ = [
     "average",
@@ -18,6 +18,7 @@ __all__ = [
     "correlate",
     "ipcf",
     "ipcf_bins",
+    "ipcf_tile_size",
     "logbins",
     "pow2_frames",
     "smooth",

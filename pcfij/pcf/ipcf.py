@@ -9,8 +9,12 @@ offset ``(u, v)``, the curve ``smooth(average(correlate(neighbour, centre), bins
 Algorithm (see :mod:`pcfij.kernels.pcf_plan`): float32 real FFTs of the mean-subtracted
 traces, computed once per pixel; per pixel pair one cross spectrum whose bin averages
 come from a matrix product with precomputed weights (no inverse FFT), which also yields the
-reverse pair exactly; normalisation by the two means; the tutorial's smoothing. Large
-images are processed in row strips so the spectra stay within ``memory_budget``.
+reverse pair exactly; normalisation by the two means; the tutorial's smoothing.
+
+Images are processed in square tiles of result pixels (:func:`ipcf_tile_size`, with a halo
+of ``radius``) laid on a fixed grid from the result's origin. Each tile's numbers depend only
+on its own pixels, so any computation that uses the same grid -- such as the out-of-core
+pipeline, whose blocks are whole multiples of the tile -- gives bit-identical results.
 
 Zero-mean pixels: a pair whose centre or neighbour trace has mean 0 has no defined
 normalised correlation; its curve is NaN and one warning names how many centre pixels
@@ -27,12 +31,26 @@ import numpy as np
 
 from pcfij.errors import InputError, InputTypeError
 from pcfij.kernels import resolve_device
-from pcfij.kernels.pcf_plan import bin_weights, offset_classes, strip_rows
+from pcfij.kernels.pcf_plan import bin_weights, offset_classes
 from pcfij.pcf.basics import circle, logbins, pow2_frames
 from pcfij.pcf.bleach import correct_bleaching
 
 MIN_FRAMES = 32
 DEFAULT_MEMORY_BUDGET = int(os.environ.get("PCFIJ_MEMORY_BUDGET", 1 << 30))
+
+
+def ipcf_tile_size(ntimes: int, radius: int, memory_budget: int | None = None) -> int:
+    """Side (result pixels) of the square tiles :func:`ipcf` computes at a time.
+
+    The largest power of two <= 64 whose tile, halo included, keeps its float32 traces and
+    complex64 spectra within ``memory_budget`` bytes (default 1 GiB; at least 4).
+    """
+    budget = memory_budget or DEFAULT_MEMORY_BUDGET
+    per_pixel = ntimes * 4 + (ntimes // 2 + 1) * 8
+    tile = 64
+    while tile > 4 and (tile + 2 * radius) ** 2 * per_pixel > budget:
+        tile //= 2
+    return tile
 
 
 def ipcf_bins(ntimes: int, nbins: int = 32) -> np.ndarray:
@@ -83,7 +101,8 @@ def ipcf(
         Show a tqdm progress bar (True) or call ``progress(n)`` with the number of pair
         correlations finished since the last call.
     memory_budget : int, optional
-        Bytes for the spectra of one strip of rows (default 1 GiB, or ``PCFIJ_MEMORY_BUDGET``).
+        Bytes for the traces and spectra of one tile (default 1 GiB, or
+        ``PCFIJ_MEMORY_BUDGET``); see :func:`ipcf_tile_size`.
 
     Returns
     -------
@@ -132,31 +151,33 @@ def ipcf(
     _, height, width = arr.shape
     oh, ow = height - 2 * radius, width - 2 * radius
     result = np.empty((oh, ow, npoints, len(bins)), np.float32)
-    budget = memory_budget or DEFAULT_MEMORY_BUDGET
-    rows = strip_rows(height, width, radius, ntimes, budget)
+    tile = ipcf_tile_size(ntimes, radius, memory_budget)
     report, close = _progress(progress, oh * ow * npoints)
-    zero_mean_centres = 0
+    zero = np.zeros((oh, ow), bool)
     try:
-        for y0 in range(0, oh, rows):
-            y1 = min(oh, y0 + rows)
-            tile = arr[:, y0 : y1 + 2 * radius, :]
-            traces, means = _traces(tile)
-            with np.errstate(divide="ignore"):
-                inv = np.where(means != 0.0, 1.0 / np.where(means != 0.0, means, 1.0), np.nan)
-            centre_ok = None
-            if mask_arr is not None:
-                centre_ok = mask_arr[y0 : y1 + 2 * radius, :]
-            zero = (means == 0.0).reshape(tile.shape[1:])
-            zero = zero[radius : radius + y1 - y0, radius:-radius]
-            if centre_ok is not None:
-                zero &= centre_ok[radius : radius + y1 - y0, radius:-radius]
-            zero_mean_centres += int(zero.sum())
-            result[y0:y1] = ipcf_tile(
-                traces, inv, tile.shape[1], width, radius, classes, npoints, wr, wi,
-                centre_ok, values["smooth"], report,
-            )
+        for y0 in range(0, oh, tile):
+            y1 = min(oh, y0 + tile)
+            for x0 in range(0, ow, tile):
+                x1 = min(ow, x0 + tile)
+                block = arr[:, y0 : y1 + 2 * radius, x0 : x1 + 2 * radius]
+                traces, means = _traces(block)
+                with np.errstate(divide="ignore"):
+                    inv = np.where(means != 0.0, 1.0 / np.where(means != 0.0, means, 1.0), np.nan)
+                centre_ok = None
+                if mask_arr is not None:
+                    centre_ok = mask_arr[y0 : y1 + 2 * radius, x0 : x1 + 2 * radius]
+                zmap = (means == 0.0).reshape(block.shape[1:])
+                zero[y0:y1, x0:x1] = zmap[radius:-radius, radius:-radius]
+                result[y0:y1, x0:x1] = ipcf_tile(
+                    traces, inv, block.shape[1], block.shape[2], radius, classes, npoints, wr,
+                    wi, centre_ok, values["smooth"], report,
+                )
+                del traces
     finally:
         close()
+    if mask_arr is not None:
+        zero &= mask_arr[radius:-radius, radius:-radius]
+    zero_mean_centres = int(zero.sum())
     if zero_mean_centres:
         warnings.warn(
             f"{zero_mean_centres} pixel(s) have a mean intensity of zero; their pCF curves "

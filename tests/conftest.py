@@ -1,0 +1,5 @@
+"""Shared pytest configuration: headless matplotlib."""
+
+import os
+
+os.environ.setdefault("MPLBACKEND", "Agg")
