@@ -289,7 +289,7 @@ def ccc(image1, image2, mask=None, *, scale=None, time_axis=None, confidence=Tru
                   time_axis=time_axis, confidence=confidence, contributions=contributions,
                   intermediates=intermediates, significant_digits=significant_digits,
                   device=_device_name(device))
-    inputs = check_inputs(image1, image2, mask, scale=scale, time_axis=v["time_axis"])
+    inputs = check_inputs(image1, image2, mask, scale=v["scale"], time_axis=v["time_axis"])
     dev = resolve_device(v["device"])
     unit = unit or ("pixel" if scale is None else "unit")
     return _run(inputs, mode="ccc" if v["confidence"] else "noconf", device=dev,
@@ -308,7 +308,7 @@ def cross_correlation_profile(image1, image2, mask=None, *, scale=None, time_axi
     v = _validate(XCORR, image1=image1, image2=image2, mask=mask, scale=scale,
                   time_axis=time_axis, significant_digits=significant_digits,
                   device=_device_name(device))
-    inputs = check_inputs(image1, image2, mask, scale=scale, time_axis=v["time_axis"])
+    inputs = check_inputs(image1, image2, mask, scale=v["scale"], time_axis=v["time_axis"])
     dev = resolve_device(v["device"])
     unit = unit or ("pixel" if scale is None else "unit")
     return _run(inputs, mode="xcorr", device=dev, contributions=False, intermediates=False,
