@@ -1,0 +1,75 @@
+"""Host-side logic of the fast ipCF algorithm, and the GPU code path run with NumPy."""
+
+from __future__ import annotations
+
+import importlib
+
+import numpy as np
+import pytest
+
+from pcfij.kernels import pcf_gpu
+from pcfij.kernels.pcf_plan import bin_weights, offset_classes, pair_rows
+from pcfij.pcf import circle, ipcf, logbins
+from tests.pcf_reference import ref_ipcf
+
+ipcf_module = importlib.import_module("pcfij.pcf.ipcf")
+
+
+@pytest.mark.parametrize("ntimes", [64, 65, 1000, 1024])
+def test_bin_weights_give_bin_averages_of_both_directions(ntimes):
+    rng = np.random.default_rng(ntimes)
+    a = rng.normal(size=ntimes)
+    b = rng.normal(size=ntimes)
+    x = np.fft.rfft(b) * np.conj(np.fft.rfft(a))
+    full = np.fft.irfft(x, ntimes)  # sum_n b[n + k] a[n]
+    reverse = np.roll(full[::-1], 1)  # k -> -k
+    bins = logbins(ntimes // 2, 12)
+    edges = np.concatenate([[0], bins])
+    want_f = [full[s:e].mean() for s, e in zip(edges[:-1], edges[1:])]
+    want_r = [reverse[s:e].mean() for s, e in zip(edges[:-1], edges[1:])]
+    wr, wi = bin_weights(ntimes, bins, dtype=np.float64)
+    np.testing.assert_allclose(x.real @ wr - x.imag @ wi, want_f, atol=1e-9)
+    np.testing.assert_allclose(x.real @ wr + x.imag @ wi, want_r, atol=1e-9)
+
+
+def test_offset_classes_pair_mirrors_and_duplicates():
+    classes = offset_classes(circle(6, 32))
+    assert len(classes) == 16
+    assert all(len(c.forward) == 1 and len(c.reverse) == 1 for c in classes)
+    odd = offset_classes(circle(3, 7))
+    assert all(not c.reverse for c in odd) and len(odd) == 7
+    dup = offset_classes(circle(1, 32))  # 32 points on 8 pixels
+    assert sum(len(c.forward) + len(c.reverse) for c in dup) == 32
+    assert len({(c.du, c.dv) for c in dup}) == len(dup) <= 4
+
+
+def test_pair_rows_cover_every_output_once():
+    h, w, r = 11, 13, 2
+    cc = circle(r, 8)
+    seen = np.zeros(((h - 2 * r) * (w - 2 * r), 8), int)
+    for cls in offset_classes(cc):
+        centre, neighbour, out_fwd, out_rev = pair_rows(h, w, r, cls)
+        assert ((neighbour - centre) == cls.dv * w + cls.du).all()
+        for i in cls.forward:
+            np.add.at(seen[:, i], out_fwd[out_fwd >= 0], 1)
+        for j in cls.reverse:
+            np.add.at(seen[:, j], out_rev[out_rev >= 0], 1)
+    assert (seen == 1).all()
+
+
+def test_gpu_code_path_with_numpy_matches_reference(monkeypatch):
+    """The CuPy path's array code, run with NumPy, reproduces the reference."""
+    rng = np.random.default_rng(9)
+    data = rng.poisson(25, (300, 14, 15)).astype(np.uint16)
+    monkeypatch.setattr(pcf_gpu, "cupy_or_none", lambda: np)
+    monkeypatch.setattr(ipcf_module, "resolve_device", lambda device: "gpu")
+    mask = np.ones(data.shape[1:], bool)
+    mask[:, :5] = False
+    for radius, npoints in ((2, 8), (3, 7)):
+        got = ipcf(data, radius, npoints, 10, pow2=True, device="gpu")
+        expected = ref_ipcf(data, radius, npoints, 10, pow2=True)
+        assert np.abs(got - expected).max() <= 1e-5
+        masked = ipcf(data, radius, npoints, 10, pow2=True, mask=mask, device="gpu")
+        inside = mask[radius:-radius, radius:-radius]
+        assert np.isnan(masked[~inside]).all()
+        assert np.abs(masked[inside] - expected[inside]).max() <= 1e-5
