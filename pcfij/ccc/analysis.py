@@ -81,7 +81,7 @@ class _Engine:
         return src
 
     def frame(self, a, b, m, *, mode: str, contributions: bool, intermediates: bool,
-              out1=None, out2=None) -> dict:
+              get_out=None) -> dict:
         """Analyse one frame; return its profiles, fit and images."""
         corr, bins, be, xp = self.corr, self.bins, self.backend, self.xp
         mean_a, count = mask_statistics(a, b, m, corr.rows)
@@ -109,6 +109,9 @@ class _Engine:
             out["subtracted_image"] = be.to_host(cimg)
             if be.name == "cpu":
                 cimg = cimg.copy()
+        # neither spectrum is held during the fit (lmfit needs memory for large profiles);
+        # the contributions recompute the spectrum of image 2 (one slab-wise real FFT)
+        del spare, fb
         gfit = fitting.fit_gaussian(bins.distance, sub, self.inputs.scale[0])
         out["gfit"] = gfit
         out["fit"] = gfit.curve(bins.distance)
@@ -117,17 +120,18 @@ class _Engine:
         out["r_squared"] = fitting.r_squared(bins.distance, sub, gfit)
         if contributions:
             if not gfit.ok:
-                out1[...] = 0
-                out2[...] = 0
+                get_out("contribution1")[...] = 0
+                get_out("contribution2")[...] = 0
             else:
                 bins.weight(cimg, be, gaussian_weights(bins.distance, gfit))
                 if intermediates:
                     out["gaussian_modified_image"] = be.to_host(cimg)
-                g = cimg
+                holder = [cimg]
                 del cimg
                 contribution_images(
-                    corr, fb, spare, lambda sl: g[sl], self.source(a, m), self.source(b, m),
-                    out1, out2,
+                    corr, corr.forward(self.source(b, m)), holder,
+                    self.source(a, m), self.source(b, m),
+                    lambda: get_out("contribution1"), lambda: get_out("contribution2"),
                 )
         return out
 
@@ -213,17 +217,18 @@ def _run(inputs: Inputs, *, mode: str, device: str, contributions: bool, interme
         keep += (["original_image"] if mode == "ccc" else []) + ["subtracted_image"]
         if contributions:
             keep.append("gaussian_modified_image")
-    if contributions and mode != "xcorr":
-        images["contribution1"] = np.empty(shape, dtype=np.float32)
-        images["contribution2"] = np.empty(shape, dtype=np.float32)
     frames = []
     for t in range(inputs.n_frames):
         a, b, m = inputs.frame(t)
+
+        def get_out(key, t=t):
+            if key not in images:  # allocated when first written (lower peak memory)
+                images[key] = np.empty(shape, dtype=np.float32)
+            return images[key][t]
+
         f = eng.frame(
             a, b, m, mode=mode, contributions=contributions and mode != "xcorr",
-            intermediates=intermediates,
-            out1=images["contribution1"][t] if "contribution1" in images else None,
-            out2=images["contribution2"][t] if "contribution2" in images else None,
+            intermediates=intermediates, get_out=get_out,
         )
         for key in keep:
             if key in f:
