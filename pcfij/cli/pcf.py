@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from pcfij.errors import InputError
-from pcfij.io.outdir import staged_output_dir
+from pcfij.io.outdir import check_writable_target, staged_output_dir
 from pcfij.io.tiff import Calibration, read_image, write_imagej_tiff
 from pcfij.pcf import bin_delays, circle, correct_bleaching, ipcf, ipcf_bins
 from pcfij.pcf.commands import BLEACH, DEMO, PCF, SIMULATE
@@ -86,6 +86,7 @@ def run_pcf(values: dict, ns=None) -> int:
     )
     if big:
         return _run_blocked(v)
+    check_writable_target(out, overwrite=v["overwrite"])  # fail before the long computation
     data, cal = read_time_series(src, v["frame_size"])
     data = data[parse_range(v["frames"], data.shape[0], "--frames")]
     if v["roi"]:
@@ -243,11 +244,14 @@ def run_simulate(values: dict, ns=None) -> int:
 
 # ---------------------------------------------------------------------------- demo
 def channel_summary(result: np.ndarray, radius: int, channel_width: float, size: int) -> dict:
-    """Mean pCF amplitude along vs across the channel, inside and outside it.
+    """How strongly the pCF shows a delayed maximum along vs across the channel.
 
-    Returns peak values (max over delay bins >= 1 of the mean curve) for centre pixels on the
-    channel axis and far from it, for the circle points closest to the channel direction
-    (45 and 225 degrees) and across it (135 and 315 degrees).
+    For centre pixels on the channel axis, and for pixels far from the channel, the pCF
+    curves of the circle points closest to the channel direction (45 and 225 degrees) and
+    across it (135 and 315 degrees) are averaged; each value is the height of the delayed
+    maximum above the curve's shortest-delay value (the transit signature of pCF: particles
+    travelling from the centre to the neighbour). Walls block transit, so inside the channel
+    "across" stays flat.
     """
     npoints = result.shape[2]
     coords = circle(radius, npoints)
@@ -263,7 +267,7 @@ def channel_summary(result: np.ndarray, radius: int, channel_width: float, size:
     for name, sel in (("channel", axis), ("outside", far)):
         for dname, pts in (("along", along), ("across", across)):
             curve = np.nanmean(result[sel][:, pts, :], axis=(0, 1))
-            out[f"{name}_{dname}"] = float(np.max(curve[1:]))
+            out[f"{name}_{dname}"] = float(np.max(curve[1:]) - curve[1])
     return out
 
 
@@ -271,6 +275,7 @@ def run_demo(values: dict, ns=None) -> int:
     from pcfij.simulate import simulate_channel
 
     v = DEMO.validate(values)
+    check_writable_target(v["output"], overwrite=v["overwrite"])
     size, width, radius = 64, 6.0, 6
     print(f"pcfij demo: simulating {v['ntimes']} frames of {size}x{size} pixels, diagonal "
           f"channel {width:g} px wide ...", flush=True)
@@ -289,13 +294,13 @@ def run_demo(values: dict, ns=None) -> int:
     npairs = int(np.prod(result.shape[:3]))
     print(f"ipCF: {npairs} pair correlations (radius {radius}, 32 points, "
           f"{result.shape[3]} bins) in {seconds:.1f} s")
-    print("peak pCF amplitude (mean curve, max over delay):")
+    print("height of the delayed pCF maximum (mean curves; transit of particles):")
     print(f"  pixels on the channel axis : along {summary['channel_along']:.4f}   "
           f"across {summary['channel_across']:.4f}")
     print(f"  pixels far from the channel: along {summary['outside_along']:.4f}   "
           f"across {summary['outside_across']:.4f}")
     ratio = summary["channel_along"] / max(abs(summary["channel_across"]), 1e-12)
-    print(f"the channel is visible: inside it, correlation along the channel is {ratio:.0f}x "
-          "that across its walls")
+    print(f"the channel is visible: inside it, transit along the channel is {ratio:.0f}x "
+          "that across its walls, which block diffusion")
     print(f"results and figures written to {Path(v['output']).absolute()}")
     return 0

@@ -114,8 +114,22 @@ def _read_raw(p: Path, raw_shape, raw_dtype) -> Image:
 
 
 def _read_tiff(p: Path) -> Image:
+    import logging
+
     import tifffile
 
+    logger = logging.getLogger("tifffile")
+    level = logger.level
+    logger.setLevel(logging.CRITICAL)  # damaged files are reported by our own error
+    try:
+        return _read_tiff_quiet(p, tifffile)
+    except Exception as exc:
+        raise InputError(f"cannot read {p} (damaged or truncated TIFF file?): {exc}") from exc
+    finally:
+        logger.setLevel(level)
+
+
+def _read_tiff_quiet(p: Path, tifffile) -> Image:
     with tifffile.TiffFile(p) as tif:
         series = tif.series[0]
         axes = series.axes.upper().replace("I", "T").replace("S", "C")
