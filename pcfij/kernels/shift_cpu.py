@@ -234,11 +234,15 @@ def locate_many(maps, method, dim, size, p1, p2, max_peak, out_x, out_y):  # pra
 
 
 # --------------------------------------------------------------------------- global map
-@numba.njit(parallel=True, cache=True)
+@numba.njit(parallel=True, cache=True, fastmath={"reassoc", "contract"})
 def corr_map(ref, mat):  # pragma: no cover - compiled
     """Pearson coefficients of ``mat`` (D, h1, w1) at every valid offset in ``ref`` (D, h0, w0).
 
-    Windows of zero variance give 0, as in algotom.
+    Windows of zero variance give 0, as in algotom. ``ref`` should be standardised
+    (mean 0, std 1; see :func:`pcfij.shift._common.standardize`): the window variances come
+    from running sums, and a variance below ``1e-12`` times the window's sum of squares
+    counts as a constant window. Loops run template row by template row so that one row
+    of each image stays in cache while all offsets along it are tried.
     """
     d, h0, w0 = ref.shape
     h1, w1 = mat.shape[1], mat.shape[2]
@@ -261,25 +265,34 @@ def corr_map(ref, mat):  # pragma: no cover - compiled
                 ssm += v * v
     out = np.zeros((h2, w2), np.float32)
     for i in prange(h2):
+        num = np.zeros(w2)
+        s1 = np.zeros(w2)
+        s2 = np.zeros(w2)
+        for k in range(d):
+            for u in range(h1):
+                mrow = mc[k, u]
+                rrow = ref[k, i + u]
+                a = 0.0
+                b = 0.0
+                for v in range(w1):
+                    a += rrow[v]
+                    b += rrow[v] * rrow[v]
+                for j in range(w2):
+                    if j > 0:
+                        x0 = rrow[j - 1]
+                        x1 = rrow[j + w1 - 1]
+                        a += x1 - x0
+                        b += x1 * x1 - x0 * x0
+                    t = 0.0
+                    for v in range(w1):
+                        t += mrow[v] * rrow[j + v]
+                    num[j] += t
+                    s1[j] += a
+                    s2[j] += b
         for j in range(w2):
-            s = 0.0
-            num = 0.0
-            for k in range(d):
-                for u in range(h1):
-                    for v in range(w1):
-                        r = ref[k, i + u, j + v]
-                        s += r
-                        num += mc[k, u, v] * r
-            rm = s / n
-            ss = 0.0
-            for k in range(d):
-                for u in range(h1):
-                    for v in range(w1):
-                        t = ref[k, i + u, j + v] - rm
-                        ss += t * t
-            den = math.sqrt(ssm * ss)
-            if den != 0.0:
-                out[i, j] = num / den
+            var = s2[j] - s1[j] * s1[j] / n
+            if var > 1e-12 * s2[j] and ssm > 0.0:
+                out[i, j] = num[j] / math.sqrt(ssm * var)
     return out
 
 
@@ -318,7 +331,8 @@ def window_stats(img, win_h, win_w):  # pragma: no cover - compiled
 
 # --------------------------------------------------------------------------- local 2D search
 @numba.njit(parallel=True, cache=True)
-def local2d(ref, mat, win, margin, method, size, p1, p2, out_x, out_y, nthreads):  # pragma: no cover
+def local2d(ref, mat, win, margin, method, size, p1, p2, out_x, out_y,
+            nthreads):  # pragma: no cover
     """Local (x, y) shifts by sliding (D, win, win) windows of ``mat`` over ``ref``.
 
     ``ref`` and ``mat`` have shape (D, H, W). Output pixel (i, j) of ``out_x``/``out_y``

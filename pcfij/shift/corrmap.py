@@ -13,6 +13,7 @@ from pcfij.shift._common import (
     check_margin,
     device_mode,
     method_code,
+    standardize,
     xp_for,
 )
 from pcfij.shift.peak import locate_peak
@@ -62,7 +63,7 @@ def generate_correlation_map(ref_mat, mat, gpu=False, block=(16, 16)):
     ref3 = as_f64(ref_mat).reshape((-1, h0, w0))
     mat3 = as_f64(mat).reshape((-1, h1, w1))
     if mode == "cpu":
-        return cpu.corr_map(ref3, mat3)
+        return cpu.corr_map(standardize(ref3), mat3)
     xp = xp_for(mode)
     return gpuk.to_host(gpuk.corr_map(xp, xp.asarray(ref3), xp.asarray(mat3)))
 
