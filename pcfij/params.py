@@ -289,7 +289,8 @@ class Command:
                     help=argparse.SUPPRESS if not p.default else f"turn off {p.flag}",
                 )
                 continue
-            kw: dict[str, Any] = {"dest": p.name, "default": None}
+            kw: dict[str, Any] = {"dest": p.name, "default": None,
+                                  "metavar": p.macro_key.upper()}
             if p.kind == "choice":
                 kw["choices"] = [str(c) for c in p.choices]
             default = "" if p.required or p.default is None else f" (default {p.default})"
