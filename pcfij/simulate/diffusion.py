@@ -47,14 +47,14 @@ def _band_distance(x, y, size):
 
 
 @numba.njit(cache=True)
-def _walk(pos, inside_flag, ntimes, substeps, step_sigma, size, half_width, seed):  # pragma: no cover
+def _walk(pos, inside_flag, ntimes, substeps, step_sigma, size, half_width, seed):  # noqa: E501
     """Random walk with reflecting channel walls; returns (ntimes, nparticles, 2) positions."""
     np.random.seed(seed)
     n = pos.shape[0]
     out = np.empty((ntimes, n, 2), np.float32)
     sq2 = math.sqrt(2.0)
     for t in range(ntimes):
-        for s in range(substeps):
+        for _ in range(substeps):
             for p in range(n):
                 x = pos[p, 0] + np.random.normal() * step_sigma
                 y = pos[p, 1] + np.random.normal() * step_sigma
