@@ -194,6 +194,7 @@ def main(argv=None) -> int:
     ch, cw = CHALLENGE_PIXELS
     in_bytes = tc * (ch + 12) * (cw + 12) * 2
     halo = s["bytes_read"] / (T * H * W * 2)
+    read_mbs = max(read_mbs, s["bytes_read"] / 1e6 / max(s["read_seconds"], 1e-9))
     read_proj = in_bytes * halo / 1e6 / read_mbs
     compute_proj = CHALLENGE_PAIRS / rate16k
     proj = read_proj + compute_proj
