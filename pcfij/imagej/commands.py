@@ -1,3 +1,58 @@
-"""Command declarations of pcfij.imagej (CLI, ImageJ dialog, macro options)."""
+"""Command declarations of pcfij.imagej (CLI only: no ImageJ menu entries).
 
-COMMANDS = ()
+* ``pcfij install-plugins /path/to/Fiji.app``: copies the drop-in macro plugins into
+  ``Fiji.app/plugins/pcfij`` and records which Python they call.
+* ``pcfij imagej-run "pCF Analysis" --image data=in.tif --options "radius=4" -o DIR``: runs an
+  ImageJ command's runner on TIFF files and writes ImageJ TIFFs, CSV tables and a
+  ``manifest.txt`` (what the drop-in plugins call and then open).
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from pcfij.params import REQUIRED, Command, Param
+
+
+def _install_extra(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("destination", metavar="FIJI_DIR",
+                        help="Fiji.app or ImageJ folder (its plugins/ folder receives "
+                        "plugins/pcfij), or a plugins folder itself")
+
+
+def _run_extra(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("command_title", metavar="COMMAND",
+                        help='ImageJ command title ("pCF Analysis") or CLI name (pcf)')
+    parser.add_argument("--image", action="append", default=[], metavar="NAME=FILE",
+                        help="input image for the image parameter NAME (data, image1, "
+                        "image2, mask ...); repeat for several")
+
+
+INSTALL_PLUGINS = Command(
+    name="install-plugins",
+    title="",
+    summary="Copy the pcfij ImageJ/Fiji menu commands (macro plugins) into a Fiji or ImageJ "
+    "folder and record which Python they call",
+    params=(
+        Param("python", "path", None, "Python interpreter the plugins call (default: this one)",
+              optional=True),
+        Param("force", "bool", False, "replace existing pcfij plugin files"),
+    ),
+    cli_runner="pcfij.cli.imagej:run_install_plugins",
+    cli_extra=_install_extra,
+)
+
+IMAGEJ_RUN = Command(
+    name="imagej-run",
+    title="",
+    summary="Run an ImageJ command's analysis on TIFF files; write ImageJ TIFFs, CSV tables "
+    "and manifest.txt (used by the drop-in plugins)",
+    params=(
+        Param("options", "str", "", "ImageJ macro options, e.g. \"radius=4 points=16\""),
+        Param("output", "path", REQUIRED, "output folder", cli="-o"),
+    ),
+    cli_runner="pcfij.cli.imagej:run_imagej",
+    cli_extra=_run_extra,
+)
+
+COMMANDS = (INSTALL_PLUGINS, IMAGEJ_RUN)

@@ -1,0 +1,132 @@
+"""CLI runners of ``pcfij install-plugins`` and ``pcfij imagej-run``."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+from pathlib import Path
+
+from pcfij.errors import InputError
+
+PLUGIN_SUBDIR = "pcfij"
+PYTHON_FILE = "pcfij-python.txt"
+
+
+def plugins_source() -> Path:
+    """The repository's ``plugins/`` folder (holding ``pcfij/*.ijm``)."""
+    here = Path(__file__).resolve().parents[2] / "plugins"
+    if (here / PLUGIN_SUBDIR).is_dir():
+        return here
+    raise InputError(
+        f"the pcfij plugins folder was not found next to the package ({here}); install pcfij "
+        "from its source tree (`pip install -e .`) to use install-plugins"
+    )
+
+
+def install_plugins(destination: str | os.PathLike, python: str | None = None,
+                    force: bool = False) -> Path:
+    """Copy ``plugins/pcfij`` into ``destination`` and record the Python to call.
+
+    ``destination`` is a Fiji.app/ImageJ folder (with a ``plugins`` subfolder) or a plugins
+    folder. Returns the folder written (``.../plugins/pcfij``).
+    """
+    dest = Path(destination).expanduser()
+    if not dest.is_dir():
+        raise InputError(f"{dest} is not a folder; give the Fiji.app (or ImageJ) folder")
+    plugins = dest / "plugins" if (dest / "plugins").is_dir() else dest
+    if plugins is dest and dest.name != "plugins":
+        raise InputError(
+            f"{dest} has no plugins/ folder; give the Fiji.app or ImageJ folder (the one "
+            "holding plugins/) or the plugins folder itself"
+        )
+    target = plugins / PLUGIN_SUBDIR
+    src = plugins_source() / PLUGIN_SUBDIR
+    target.mkdir(exist_ok=True)
+    for f in sorted(src.iterdir()):
+        if not f.is_file() or f.name == PYTHON_FILE:
+            continue
+        out = target / f.name
+        if out.exists() and not force and out.read_bytes() != f.read_bytes():
+            raise InputError(f"{out} exists and differs; use --force to replace it")
+        shutil.copyfile(f, out)
+    py = Path(python or sys.executable)
+    if not py.exists():
+        raise InputError(f"Python interpreter {py} does not exist")
+    (target / PYTHON_FILE).write_text(str(py) + "\n", encoding="utf-8")
+    return target
+
+
+def run_install_plugins(values: dict, ns: argparse.Namespace) -> int:
+    target = install_plugins(ns.destination, values.get("python"), bool(values.get("force")))
+    names = sorted(p.name for p in target.glob("*_*.ijm"))
+    print(f"installed {len(names)} pcfij commands into {target} (Plugins > pcfij after "
+          f"restarting ImageJ/Fiji); Python: {(target / PYTHON_FILE).read_text().strip()}")
+    return 0
+
+
+def run_imagej(values: dict, ns: argparse.Namespace) -> int:
+    """Run a command's ImageJ runner on files; write outputs + manifest (error.txt on failure)."""
+    out = Path(values["output"])
+    out.mkdir(parents=True, exist_ok=True)
+    for stale in ("manifest.txt", "error.txt"):
+        (out / stale).unlink(missing_ok=True)
+    try:
+        _run_imagej(ns.command_title, values.get("options") or "", ns.image, out)
+    except BaseException as exc:
+        msg = " ".join((str(exc) or type(exc).__name__).split())
+        (out / "error.txt").write_text(msg + "\n", encoding="utf-8")
+        raise
+    return 0
+
+
+def _run_imagej(command: str, options: str, images: list[str], out: Path) -> None:
+    from pcfij.imagej import dialogs
+    from pcfij.imagej.files import write_outputs
+    from pcfij.imagej.outputs import Context
+    from pcfij.imagej.runners import find_runner
+    from pcfij.io.tiff import read_image
+    from pcfij.registry import imagej_commands
+
+    table = imagej_commands()
+    cmd = table.get(command) or next((c for c in table.values() if c.name == command), None)
+    if cmd is None:
+        raise InputError(f"unknown ImageJ command {command!r}; known: {', '.join(table)}")
+    runner = find_runner(cmd)
+    if runner is None:
+        raise InputError(f"{cmd.title}: no engine available for this command")
+    files = {}
+    for item in images:
+        name, sep, path = item.partition("=")
+        if not sep:
+            raise InputError(f"--image takes NAME=FILE; got {item!r}")
+        files[name.strip()] = path
+    raw = dialogs.values_from_options(cmd, options)
+    inputs = {}
+    for p in dialogs.image_params(cmd):
+        path = files.get(p.name) or files.get(p.macro_key)
+        if (p.name in raw and raw[p.name] is None) or not path:
+            if not p.optional:
+                raise InputError(f"{cmd.title}: give --image {p.name}=FILE")
+            inputs[p.name] = None
+            continue
+        img = read_image(path)
+        img.axes = img.axes.replace("Q", "Z")
+        inputs[p.name] = _squeeze(img)
+    values = dialogs.check_values(cmd, raw)
+    ctx = Context(status=lambda s: print(f"{cmd.title}: {s}", file=sys.stderr, flush=True),
+                  command_title=cmd.title)
+    outputs = runner(values, inputs, ctx)
+    write_outputs(outputs, out)
+
+
+def _squeeze(img):
+    """Drop length-1 T/Z/C axes (as the ImageJ bridge does) so both paths see the same axes."""
+    import numpy as np
+
+    data, axes = img.data, img.axes
+    keep = [i for i, (n, a) in enumerate(zip(data.shape, axes)) if n > 1 or a in "YX"]
+    img.data = np.asarray(data).reshape([data.shape[i] for i in keep])
+    img.axes = "".join(axes[i] for i in keep)
+    return img

@@ -1,0 +1,337 @@
+"""ImageJ runners: engine calls that turn NumPy inputs into ImageJ-shaped outputs.
+
+Every runner is ``runner(values, inputs, ctx) -> Outputs``:
+
+* ``values``: the command's checked parameter values (``Command.validate``);
+* ``inputs``: ``{image parameter name: pcfij.io.tiff.Image or None}`` — arrays with their
+  axes (letters of TZCYX) and calibration, from an ImagePlus (in-process bridge) or a TIFF
+  file (``pcfij imagej-run``, used by the drop-in plugins);
+* ``ctx``: progress/status callbacks (:class:`pcfij.imagej.outputs.Context`).
+
+No Java here: the same runner feeds ``ImagePlus``/``ResultsTable`` objects and TIFF/CSV files.
+:data:`RUNNERS` maps the command's CLI name to its runner.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+
+import numpy as np
+
+from pcfij.errors import InputError, InputTypeError
+from pcfij.imagej.outputs import RESULTS, Context, OutImage, OutPlot, Outputs, OutTable
+from pcfij.io.tiff import Calibration, Image
+from pcfij.params import Command
+
+
+def _stem(img: Image) -> str:
+    name = str(img.path or "image").replace("\\", "/").rsplit("/", 1)[-1]
+    for ext in (".ome.tiff", ".ome.tif", ".tiff", ".tif", ".npy"):
+        if name.lower().endswith(ext):
+            return name[: -len(ext)]
+    return name
+
+
+def _warnings_to_log(caught: list, out: Outputs) -> None:
+    for w in caught:
+        out.log.append(f"pcfij: {w.message}")
+
+
+# ----------------------------------------------------------------------------- inputs
+def time_series(img: Image, what: str) -> np.ndarray:
+    """A (T, H, W) time series from an image: T frames, or Z slices of a plain stack."""
+    ax, data = img.axes, img.data
+    if "C" in ax:
+        raise InputError(f"{what} has {data.shape[ax.index('C')]} channels; pCF needs one "
+                         "channel (Image > Color > Split Channels)")
+    if "T" in ax and "Z" in ax:
+        raise InputError(f"{what} has both slices and frames; pCF needs a single-plane time "
+                         "series (Image > Hyperstacks > Reduce Dimensionality)")
+    if ax in ("TYX", "ZYX"):  # a plain ImageJ stack is a time series here
+        return data
+    if ax == "YX":
+        raise InputError(f"{what} is a single image; pCF needs a time series (a stack of "
+                         "at least 32 frames)")
+    raise InputError(f"{what} has axes {ax}; give a time series of 2D frames")
+
+
+def mask_plane(img: Image | None, shape: tuple[int, int], what: str) -> np.ndarray | None:
+    if img is None:
+        return None
+    data = img.data
+    if data.ndim != 2:
+        raise InputError(f"{what} must be a single 2D image; got {data.ndim} dimensions "
+                         f"({img.axes})")
+    if data.shape != tuple(shape):
+        raise InputError(f"{what} is {data.shape[1]}x{data.shape[0]} pixels but the image is "
+                         f"{shape[1]}x{shape[0]}; use a mask of the same size")
+    return data != 0
+
+
+# ----------------------------------------------------------------------------- pCF
+def run_pcf(values: dict, inputs: dict, ctx: Context) -> Outputs:
+    from pcfij.pcf import bin_delays, circle, ipcf, ipcf_bins, pow2_frames
+
+    img = inputs["data"]
+    data = time_series(img, "the image")
+    mask = mask_plane(inputs.get("mask"), data.shape[1:], "the mask")
+    r, npoints, nbins = values["radius"], values["npoints"], values["nbins"]
+    ntimes = data.shape[0] - 2 * values["bleach_filter"]
+    if values["pow2"] and ntimes >= 1:
+        ntimes = pow2_frames(ntimes)
+    total = max(1, (data.shape[1] - 2 * r) * (data.shape[2] - 2 * r) * npoints)
+    done = [0]
+
+    def progress(n: int) -> None:
+        done[0] += int(n)
+        ctx.progress(done[0] / total)
+
+    ctx.status("computing pair correlations")
+    out = Outputs()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = ipcf(data, r, npoints, nbins, pow2=values["pow2"],
+                      bleach_filter=values["bleach_filter"], mask=mask,
+                      smooth=values["smooth"], device=values["device"], progress=progress)
+    _warnings_to_log(caught, out)
+    bins = ipcf_bins(ntimes, nbins)[: result.shape[3]]
+    delays = bin_delays(bins)
+    starts = np.concatenate([[0], bins[:-1]])
+    offsets = circle(r, npoints)
+    angles = np.degrees(np.arctan2(offsets[:, 1], offsets[:, 0])) % 360.0
+    cal = img.calibration
+    fi = cal.frame_interval
+    labels = []
+    for b in range(result.shape[3]):
+        for p in range(npoints):
+            t = f"{delays[b]:g} frames" + (f" = {delays[b] * fi:g} s" if fi else "")
+            labels.append(f"point {p} (dx={offsets[p, 0]}, dy={offsets[p, 1]}, "
+                          f"{angles[p]:.1f} deg) delay bin {b}: {t}")
+    out_cal = Calibration(cal.pixel_width, cal.pixel_height, 1.0, cal.unit, 0.0)
+    info = (
+        "pcfij pCF Analysis (image pair correlation function)\n"
+        f"input: {img.path}\n"
+        f"radius={r} points={npoints} bins={nbins} bleach={values['bleach_filter']} "
+        f"pow2={values['pow2']} smooth={values['smooth']}\n"
+        "axes: x, y = centre pixel (input pixel + radius); slices (z) = point on the circle; "
+        "frames (t) = logarithmic delay bin (see the Results table for the delays)\n"
+        f"frames analysed: {ntimes}\n"
+    )
+    out.images.append(OutImage(
+        np.ascontiguousarray(result.transpose(3, 2, 0, 1)), "TZYX", f"{_stem(img)} pCF",
+        out_cal, labels, info,
+    ))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        mean_curve = np.nanmean(result.reshape(-1, result.shape[3]), axis=0) \
+            if np.isfinite(result).any() else np.full(result.shape[3], np.nan)
+    cols: dict = {
+        "Bin": np.arange(len(bins)),
+        "Delay (frames)": delays,
+        "First delay": starts,
+        "Last delay": bins - 1,
+    }
+    if fi:
+        cols["Delay (s)"] = delays * fi
+    cols["Mean pCF"] = mean_curve
+    out.tables.append(OutTable(cols, RESULTS))
+    out.tables.append(OutTable(
+        {"Point": np.arange(npoints), "dx": offsets[:, 0], "dy": offsets[:, 1],
+         "Angle (deg)": angles}, "pCF Points"))
+    out.plots.append(OutPlot(f"{_stem(img)} mean pCF", "delay (frames)", "pCF").add(
+        "mean over pixels and points", delays[1:] if len(delays) > 1 else delays,
+        mean_curve[1:] if len(delays) > 1 else mean_curve, "connected circle", "blue"))
+    return out
+
+
+def run_bleach(values: dict, inputs: dict, ctx: Context) -> Outputs:
+    from pcfij.pcf import correct_bleaching
+
+    img = inputs["data"]
+    data = time_series(img, "the image")
+    f = values["filtersize"]
+    if data.shape[0] <= 2 * f:
+        raise InputError(f"the filter size {f} drops {2 * f} frames but the image has only "
+                         f"{data.shape[0]}; use a filter smaller than {data.shape[0] // 2}")
+    ctx.status("correcting photobleaching")
+    corrected = correct_bleaching(data, f, output=values["output_type"], mean=values["mean"])
+    ctx.progress(1.0)
+    ax = "TYX"
+    out = Outputs()
+    out.images.append(OutImage(
+        corrected, ax, f"{_stem(img)} bleach corrected", img.calibration, None,
+        f"pcfij pCF Bleach Correction of {img.path}: filter={f} frames (frames {f} to "
+        f"{data.shape[0] - f - 1} of the input kept), type={values['output_type']}, "
+        f"mean={values['mean']}\n",
+    ))
+    kept = data[f : data.shape[0] - f]
+    out.tables.append(OutTable({
+        "Frame": np.arange(f, data.shape[0] - f),
+        "Mean (input)": kept.reshape(kept.shape[0], -1).mean(axis=1),
+        "Mean (corrected)": corrected.reshape(corrected.shape[0], -1).mean(axis=1),
+    }, RESULTS))
+    return out
+
+
+# ----------------------------------------------------------------------------- CCC
+def _ccc_inputs(inputs: dict):
+    a, b, m = inputs["image1"], inputs["image2"], inputs.get("mask")
+    for name, img in (("image 1", a), ("image 2", b)):
+        if "C" in img.axes:
+            raise InputError(f"{name} ({_stem(img)}) has several channels; CCC needs "
+                             "single-channel images (Image > Color > Split Channels)")
+    if a.data.shape != b.data.shape or a.axes != b.axes:
+        raise InputError(
+            f"image 1 ({_stem(a)}, {a.axes} {a.data.shape}) and image 2 ({_stem(b)}, "
+            f"{b.axes} {b.data.shape}) must have the same size"
+        )
+    time_axis = a.axes.index("T") if "T" in a.axes else None
+    mdata = None
+    if m is not None:
+        mdata = m.data
+        frame_shape = tuple(s for s, c in zip(a.data.shape, a.axes) if c != "T")
+        if mdata.shape != a.data.shape and mdata.shape != frame_shape:
+            raise InputError(
+                f"the mask ({_stem(m)}, {m.axes} {mdata.shape}) must have the size of the "
+                f"images {a.data.shape} or of one frame {frame_shape}"
+            )
+    cal = a.calibration
+    scale = None
+    unit = None
+    if cal.calibrated:
+        scale = (cal.pixel_width, cal.pixel_height) + ((cal.voxel_depth,) if "Z" in a.axes
+                                                       else ())
+        unit = cal.unit
+    return a, b, mdata, time_axis, scale, unit
+
+
+def _ccc_outputs(res, a: Image, b: Image, values: dict, title: str) -> Outputs:
+    out = Outputs()
+    cal = a.calibration
+    fi = cal.frame_interval
+    label = f"{_stem(a)} x {_stem(b)}"
+    if res.has_fit:
+        rows = res.results_table(frame_interval=fi)
+        if res.is_series:
+            cols = res.frames_table(frame_interval=fi)
+            out.tables.append(OutTable(cols, RESULTS))
+            out.tables.append(OutTable({k: [v] for k, v in rows}, "CC Results", [label]))
+        else:
+            out.tables.append(OutTable({k: [v] for k, v in rows}, RESULTS, [label]))
+    prof = res.profile_table()
+    prof_cols = {k: np.asarray(v, float) for k, v in prof.items()}
+    if not res.has_fit:
+        out.tables.append(OutTable(prof_cols, RESULTS))
+    else:
+        out.tables.append(OutTable(prof_cols, "CC Profile"))
+    dist_key = next(iter(prof_cols))
+    if res.is_series and res.has_fit:
+        hm = res.heatmap
+        luts = {"Gaussian fit": "Magenta", "Subtracted CC": "Green", "Original CC": "Blue",
+                "fit": "Magenta", "subtracted": "Green", "original": "Blue"}
+        names = res.heatmap_channels
+        out.images.append(OutImage(
+            hm, "CYX", f"{label} CC heat map", None,
+            [str(n) for n in names] if hm.shape[0] == len(names) else None,
+            "pcfij CCC heat map: x = frame, y = distance index (0 at the top; distances in "
+            "the CC Profile table), channels: " + ", ".join(map(str, names)) + "\n",
+            [luts.get(str(n), "Gray") for n in names],
+        ))
+    else:
+        plot = OutPlot(f"{label} Correlation Plot", f"distance ({res.unit})",
+                       "cross-correlation")
+        d = prof_cols[dist_key]
+        if "Original CC" in prof_cols:
+            plot.add("original", d, prof_cols["Original CC"], "circle", "blue")
+        if "Subtracted CC" in prof_cols:
+            plot.add("subtracted", d, prof_cols["Subtracted CC"], "circle", "green")
+        if "Gaussian fit" in prof_cols:
+            plot.add("Gaussian fit", d, prof_cols["Gaussian fit"], "filled", "magenta")
+        out.plots.append(plot)
+    img_cal = Calibration(cal.pixel_width, cal.pixel_height, cal.voxel_depth, cal.unit,
+                          cal.frame_interval)
+    for key, name in (("original_image", "original CC"), ("subtracted_image", "subtracted CC"),
+                      ("gaussian_modified_image", "Gaussian-modified CC"),
+                      ("contribution1", f"{_stem(a)} contribution"),
+                      ("contribution2", f"{_stem(b)} contribution")):
+        arr = getattr(res, key)
+        if arr is None:
+            continue
+        if key.startswith("original") and not (values.get("intermediates") or not res.has_fit):
+            continue
+        ttl = name if key.startswith("contribution") else f"{label} {name}"
+        out.images.append(OutImage(np.asarray(arr, np.float32), a.axes, ttl, img_cal))
+    if res.message:
+        out.log.extend(f"{title}: {line}" for line in res.message.splitlines() if line)
+    return out
+
+
+def _ccc_common(values: dict, inputs: dict, ctx: Context, *, mode: str) -> Outputs:
+    from pcfij.ccc import ccc, cross_correlation_profile
+
+    a, b, m, time_axis, scale, unit = _ccc_inputs(inputs)
+    if values.get("no_mask"):
+        m = None
+    for img in (a, b):
+        if img.data.dtype.kind not in "uif":
+            raise InputTypeError("CCC needs numeric images")
+    ctx.status("cross-correlating")
+    kw = dict(scale=scale, time_axis=time_axis, unit=unit,
+              significant_digits=values.get("significant_digits"), device=values["device"])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        if mode == "xcorr":
+            res = cross_correlation_profile(a.data, b.data, m, **kw)
+        else:
+            res = ccc(a.data, b.data, m, confidence=(mode == "ccc"),
+                      contributions=values.get("contributions", False),
+                      intermediates=values.get("intermediates", False), **kw)
+    ctx.progress(1.0)
+    title = {"ccc": "Colocalization by Cross Correlation", "noconf": "CCC - No confidence",
+             "xcorr": "Just Cross Correlation"}[mode]
+    out = _ccc_outputs(res, a, b, values, title)
+    _warnings_to_log(caught, out)
+    if m is None:
+        out.log.append(f"{title}: no mask; the whole image was analysed")
+    return out
+
+
+def run_ccc(values: dict, inputs: dict, ctx: Context) -> Outputs:
+    return _ccc_common(values, inputs, ctx, mode="ccc")
+
+
+def run_ccc_noconf(values: dict, inputs: dict, ctx: Context) -> Outputs:
+    return _ccc_common(values, inputs, ctx, mode="noconf")
+
+
+def run_xcorr(values: dict, inputs: dict, ctx: Context) -> Outputs:
+    return _ccc_common(values, inputs, ctx, mode="xcorr")
+
+
+# ----------------------------------------------------------------------------- registry
+RUNNERS: dict[str, Callable[[dict, dict, Context], Outputs]] = {
+    "pcf": run_pcf,
+    "bleach": run_bleach,
+    "ccc": run_ccc,
+    "ccc-noconf": run_ccc_noconf,
+    "xcorr": run_xcorr,
+}
+
+
+def find_runner(cmd: Command) -> Callable | None:
+    """The runner of a command: :data:`RUNNERS` by CLI name, else ``cmd.imagej_runner``."""
+    if cmd.name in RUNNERS:
+        return RUNNERS[cmd.name]
+    try:
+        from pcfij.imagej import runners_shift
+
+        if cmd.name in runners_shift.RUNNERS:
+            return runners_shift.RUNNERS[cmd.name]
+    except ImportError:
+        pass
+    if cmd.imagej_runner:
+        from pcfij.registry import resolve
+
+        return resolve(cmd.imagej_runner)
+    return None
