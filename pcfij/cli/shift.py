@@ -1,0 +1,165 @@
+"""CLI runners of the shift commands: ``pcfij shift`` and ``pcfij drift``."""
+
+from __future__ import annotations
+
+import csv
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from pcfij.errors import InputError
+from pcfij.io.tiff import Image, read_image, write_imagej_tiff
+from pcfij.shift.commands import DRIFT, SHIFT
+
+
+# ---------------------------------------------------------------------------- helpers
+def _squeeze(img: Image) -> Image:
+    """Drop singleton axes other than Y and X."""
+    keep = [i for i, n in enumerate(img.data.shape) if n > 1 or img.axes[i] in "YX"]
+    if len(keep) != img.data.ndim:
+        img.data = img.data.reshape([img.data.shape[i] for i in keep])
+        img.axes = "".join(img.axes[i] for i in keep)
+    return img
+
+
+def _target(path, overwrite: bool) -> Path:
+    p = Path(path).expanduser().absolute()
+    if p.exists() and p.is_dir():
+        raise InputError(f"output {p} is a folder; give a file name")
+    if p.exists() and not overwrite:
+        raise InputError(f"output {p} already exists; choose another name or pass --overwrite")
+    if not p.parent.is_dir():
+        raise InputError(f"cannot write {p}: folder {p.parent} does not exist")
+    if not os.access(p.parent, os.W_OK | os.X_OK):
+        raise InputError(f"cannot write {p}: folder {p.parent} is not writable")
+    return p
+
+
+def write_atomic(path: Path, writer: Callable[[Path], None]) -> None:
+    """Write via a hidden temporary file in the same folder, renamed into place at the end."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.partial-", suffix=path.suffix,
+                               dir=path.parent)
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        writer(tmp_path)
+        os.chmod(tmp_path, 0o666 & ~_umask())
+        os.replace(tmp_path, path)
+    except BaseException:
+        tmp_path.unlink(missing_ok=True)
+        raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _write_csv(path: Path, header: list[str], rows: list[list]) -> None:
+    def writer(p: Path) -> None:
+        with open(p, "w", newline="") as f:
+            w = csv.writer(f)
+            w.writerow(header)
+            w.writerows(rows)
+
+    write_atomic(path, writer)
+
+
+# ---------------------------------------------------------------------------- shift
+def run_shift(values: dict, ns) -> int:
+    """``pcfij shift REF MOVING [--local -o maps.tif]``."""
+    from pcfij.shift import find_local_shifts, find_shift_based_correlation_map
+
+    v = SHIFT.validate(values)
+    out = _target(v["output"], v["overwrite"]) if v["output"] else None
+    plot = _target(v["plot"], v["overwrite"]) if v["plot"] else None
+    if v["local"] and out is None and plot is None:
+        raise InputError("--local needs -o maps.tif (and/or --plot maps.png) for its output")
+    ref = _squeeze(read_image(v["ref"]))
+    mov = _squeeze(read_image(v["moving"]))
+    if ref.data.ndim not in (2, 3) or mov.data.ndim not in (2, 3):
+        raise InputError(f"images must be 2D or 3D stacks; got axes {ref.axes} and {mov.axes}")
+    if ref.data.shape != mov.data.shape:
+        raise InputError(f"{v['ref']} and {v['moving']} have different shapes "
+                         f"{ref.data.shape} and {mov.data.shape}")
+    gpu = {"cpu": False, "gpu": True}.get(v["gpu"], v["gpu"])
+    if not v["local"]:
+        if gpu == "hybrid":
+            gpu = True
+        x, y = find_shift_based_correlation_map(ref.data, mov.data, margin=v["margin"],
+                                                method=v["method"], size=v["size"], gpu=gpu)
+        print(f"{x:.6f} {y:.6f}")
+        if out is not None:
+            _write_csv(out, ["x", "y"], [[f"{x:.6f}", f"{y:.6f}"]])
+        return 0
+    xs, ys = find_local_shifts(ref.data, mov.data, dim=v["dim"], win_size=v["win_size"],
+                               margin=v["margin"], method=v["method"], size=v["size"],
+                               gpu=gpu, ncore=v["ncore"], norm=v["norm"],
+                               chunk_size=v["chunk_size"])
+    if out is not None:
+        maps = np.stack([xs, ys]).astype(np.float32)
+        write_atomic(out, lambda p: write_imagej_tiff(
+            p, maps, "CYX", mov.calibration, labels=["x shift", "y shift"]))
+        print(f"wrote local shift maps (x, y) to {out}")
+    if plot is not None:
+        from pcfij.plot_shift import save_shift_plot
+
+        write_atomic(plot, lambda p: save_shift_plot(p, xs, ys))
+        print(f"wrote vector-field plot to {plot}")
+    return 0
+
+
+# ---------------------------------------------------------------------------- drift
+def _reference(text: str):
+    t = str(text).strip().lower()
+    if t in ("first", "mean"):
+        return t
+    try:
+        return int(t)
+    except ValueError:
+        raise InputError(f"--reference must be first, mean or a frame number; got {text!r}") \
+            from None
+
+
+def run_drift(values: dict, ns) -> int:
+    """``pcfij drift STACK -o corrected.tif [--table drift.csv]``."""
+    from pcfij.shift import register_stack
+
+    v = DRIFT.validate(values)
+    out = _target(v["output"], v["overwrite"])
+    table = _target(v["table"], v["overwrite"]) if v["table"] else None
+    if table is not None and table == out:
+        raise InputError("the drift table and the corrected stack need different file names")
+    img = _squeeze(read_image(v["stack"]))
+    data, axes = img.data, img.axes
+    if data.ndim < 3:
+        raise InputError(f"{v['stack']} is a single image (axes {axes}); give a time series "
+                         "or z-stack")
+    # first axis: the one drift is found along (T if present, else the first one);
+    # any others (Z, C) move together with it
+    lead = axes.index("T") if "T" in axes else 0
+    order = [lead] + [i for i in range(data.ndim) if i != lead]
+    moved = np.transpose(data, order)
+    n = moved.shape[0]
+    h, w = moved.shape[-2:]
+    work = moved.reshape((n, -1, h, w)) if moved.ndim > 3 else moved
+    gpu = {"cpu": False, "gpu": True}.get(v["gpu"], v["gpu"])
+    res = register_stack(work, reference=_reference(v["reference"]), method=v["method"],
+                         margin=v["margin"], sub_pixel_method=v["sub_pixel_method"],
+                         block=v["block"], order=v["order"], mode=v["mode"], gpu=gpu)
+    corrected = res.corrected.reshape(moved.shape)
+    inverse = np.argsort(order)
+    corrected = np.transpose(corrected, inverse)
+    write_atomic(out, lambda p: write_imagej_tiff(p, corrected, axes, img.calibration))
+    if table is not None:
+        _write_csv(table, ["frame", "dx", "dy"],
+                   [[r["frame"], f"{r['dx']:.6f}", f"{r['dy']:.6f}"] for r in res.table()])
+    d = res.drift
+    worst = float(np.hypot(d[:, 0], d[:, 1]).max()) if len(d) else 0.0
+    print(f"corrected {n} frames (largest drift {worst:.2f} px) -> {out}"
+          + (f"; drift table -> {table}" if table else ""))
+    return 0
