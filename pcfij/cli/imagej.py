@@ -119,6 +119,8 @@ def _run_imagej(command: str, options: str, images: list[str], out: Path) -> Non
                   command_title=cmd.title)
     outputs = runner(values, inputs, ctx)
     write_outputs(outputs, out)
+    if values.get("output") and str(values["output"]).strip():  # e.g. CCC's savefolder
+        write_outputs(outputs, str(values["output"]).strip())
 
 
 def _squeeze(img):
@@ -130,3 +132,11 @@ def _squeeze(img):
     img.data = np.asarray(data).reshape([data.shape[i] for i in keep])
     img.axes = "".join(axes[i] for i in keep)
     return img
+
+
+def run_local_shifts(values: dict, ns: argparse.Namespace) -> int:
+    """``pcfij local-shifts REF MOVING -o maps.tif``: ``pcfij shift --local``."""
+    from pcfij.registry import all_commands, resolve
+
+    shift = all_commands()["shift"]
+    return int(resolve(shift.cli_runner)(dict(values, local=True), ns) or 0)

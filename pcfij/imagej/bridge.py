@@ -299,7 +299,7 @@ def make_plot(out: OutPlot) -> Any:
     Plot = jclass("ij.gui.Plot")
     Color = jclass("java.awt.Color")
     plot = Plot(out.title, out.xlabel, out.ylabel)
-    for label, x, y, shape, color in out.series:
+    for _label, x, y, shape, color in out.series:
         plot.setColor(getattr(Color, str(color).upper(), Color.BLUE))
         plot.add(shape, jpype.JArray(jpype.JDouble)(x.astype(float)),
                  jpype.JArray(jpype.JDouble)(y.astype(float)))
@@ -367,16 +367,21 @@ def run_command(
         command = by_name[command]
     cmd = table[command][0]
     if values:
-        extra = cmd.macro_options(values)
+        # keyword values: start from the declared defaults (flags that default to True
+        # stay on), as the Python API would
+        merged = {p.name: p.default for p in cmd.params if p.imagej and not p.required}
+        merged.update(values)
+        extra = cmd.macro_options(merged)
         options = f"{options or ''} {extra}".strip()
     IJ = jclass("ij.IJ")
     _state.error = None
     _state.result = None
     try:
+        # a blank (not empty) option string keeps ImageJ in macro mode: no dialog shows
         if imp is not None:
-            IJ.run(imp, command, options or "")
+            IJ.run(imp, command, options or " ")
         else:
-            IJ.run(command, options)
+            IJ.run(command, options or " ")
     except Exception as exc:  # ImageJ aborted (e.g. Macro canceled)
         if getattr(_state, "error", None) is None:
             raise CommandFailed(f"{command}: {_one_line(exc)}") from None

@@ -2,6 +2,8 @@
 
 * ``pcfij install-plugins /path/to/Fiji.app``: copies the drop-in macro plugins into
   ``Fiji.app/plugins/pcfij`` and records which Python they call.
+* ``Find Local Shifts`` (``pcfij local-shifts``): the shift command with local maps, as its own
+  ImageJ menu command (the shift declaration has one command with a ``local`` flag).
 * ``pcfij imagej-run "pCF Analysis" --image data=in.tif --options "radius=4" -o DIR``: runs an
   ImageJ command's runner on TIFF files and writes ImageJ TIFFs, CSV tables and a
   ``manifest.txt`` (what the drop-in plugins call and then open).
@@ -55,4 +57,19 @@ IMAGEJ_RUN = Command(
     cli_extra=_run_extra,
 )
 
-COMMANDS = (INSTALL_PLUGINS, IMAGEJ_RUN)
+def _local_shifts() -> Command:
+    """"Find Local Shifts": the shift command's declaration with ``local`` always on."""
+    from pcfij.shift.commands import SHIFT
+
+    return Command(
+        name="local-shifts",
+        title="Find Local Shifts",
+        summary="Local x/y shift maps between two images (Find Shift with --local)",
+        params=tuple(p for p in SHIFT.params if p.name != "local"),
+        cli_runner="pcfij.cli.imagej:run_local_shifts",
+    )
+
+
+LOCAL_SHIFTS = _local_shifts()
+
+COMMANDS = (INSTALL_PLUGINS, IMAGEJ_RUN, LOCAL_SHIFTS)
