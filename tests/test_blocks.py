@@ -1,15 +1,13 @@
 """Out-of-core blocked ipCF: equals the in-memory ipcf, resumes after SIGKILL, refuses bad input.
 
-About exactness: the blocked result is computed by the same :func:`pcfij.pcf.ipcf` on each
-block, and every block is computed the same way in every run with the same plan, so reruns,
-resumed runs and cluster runs are bit-identical to each other. Compared with ONE in-memory
-``ipcf`` call over the whole image, values can differ in the last float32 bit: the CPU
-kernel bins pair spectra with an OpenBLAS ``sgemm`` over batches of pairs, and OpenBLAS
-rounds a row's dot products differently depending on the row's position in the batch
-(checked here directly: permuting the rows of one sgemm changes results). A block run and
-a whole-image run put a pixel pair at different batch positions. The tests therefore check
-(a) a one-block plan is bit-identical to in-memory ipcf, (b) multi-block plans agree to
-float32 rounding, (c) runs with the same plan are bit-identical.
+About exactness: :func:`pcfij.pcf.ipcf` computes square tiles on a fixed grid, and a tile's
+numbers depend only on its pixels. The planner makes blocks whole multiples of that tile and
+runs each block's ``ipcf`` with the same tile, so planned blocked runs are bit-identical to
+the in-memory ``ipcf`` (checked below). Blocks forced to sizes that are not multiples of the
+tile (``block_shape=``) regroup pixel pairs into other BLAS batches, and OpenBLAS rounds a
+row's dot products differently depending on its position in a batch; those agree to float32
+rounding. Runs with the same plan (reruns, resumed and cluster runs) are always
+bit-identical.
 """
 
 from __future__ import annotations
@@ -62,6 +60,30 @@ def folder(data, tmp_path_factory):
     for i, frame in enumerate(data):
         tifffile.imwrite(d / f"img_{i:09d}_Default_000.tif", frame)
     return d
+
+
+def test_tile_aligned_multi_block_run_is_bit_identical_to_in_memory(data, reference, tmp_path):
+    from pcfij.pcf import ipcf_tile_size
+
+    tile = ipcf_tile_size(T, R)
+    s = run_blocked_ipcf(data, tmp_path / "multi.zarr", block_shape=(tile, tile), **KW)
+    assert s["blocks"] == 4  # 90 x 74 result pixels in blocks of 64 x 64
+    got, _ = open_result(tmp_path / "multi.zarr")
+    np.testing.assert_array_equal(got[:], reference)
+
+
+def test_planner_makes_blocks_of_whole_tiles():
+    from pcfij.blocks.plan import tile_budget
+    from pcfij.pcf import ipcf_tile_size
+
+    kw = dict(radius=6, frames=16384, itemsize=2, npoints=32, nbins=30, bleach=True)
+    for limit in (600e6, 1.2e9, 3e9, 8e9):
+        plan = make_plan((18432, 512, 1024), budget=int(limit), **kw)
+        assert plan.tile in (4, 8, 16, 32, 64)
+        assert ipcf_tile_size(16384, 6, tile_budget(plan.tile, 6, 16384)) == plan.tile
+        for side, full in ((plan.by, 500), (plan.bx, 1012)):
+            assert side == full or side % plan.tile == 0
+        assert plan.block_bytes <= limit
 
 
 def test_one_block_is_bit_identical_to_in_memory(data, reference, tmp_path):

@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from pcfij.blocks.plan import Block, Plan, format_bytes, make_plan, parse_memory
+from pcfij.blocks.plan import Block, Plan, format_bytes, make_plan, parse_memory, tile_budget
 from pcfij.blocks.store import (
     ARRAY,
     FORMAT,
@@ -451,6 +451,8 @@ def run_blocked_ipcf(
                 _SERIES_CACHE[source_key] = series
         params = dict(radius=p["radius"], npoints=p["npoints"], nbins=p["nbins"], pow2=p["pow2"],
                       bleach_filter=p["bleach_filter"], smooth=p["smooth"], device=p["device"])
+        if plan.tile:  # the plan's ipcf tile (see pcfij.blocks.plan)
+            params["memory_budget"] = tile_budget(plan.tile, p["radius"], nframes)
         jobs = []
         for b in todo:
             job = {"block": b.__dict__, "params": params, "source": src_spec,

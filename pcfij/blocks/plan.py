@@ -13,13 +13,17 @@ after bleaching correction, ``F = T // 2 + 1`` frequencies), following what
 
     raw block            P * T0 * s
     bleach-corrected     P * T * 2            (only with a bleach filter)
-    float32 traces       P * T * 4
-    complex64 spectra    P * F * 8
+    float32 traces       Q * T * 4            (Q = pixels of one ipcf tile with halo, <= P)
+    complex64 spectra    Q * F * 8
     result               P_out * npoints * nbins * 4
     pair scratch         ncores * 2 * 128 * F * 4 (+ the binned batches)
     bleach row buffers   ncores * T0 * w * 8  (only with a bleach filter)
 
-plus 10% slack. Block sizes are rounded down to multiples of 8 pixels.
+plus 10% slack. :func:`pcfij.pcf.ipcf` works in square tiles of ``tile`` result pixels on a
+fixed grid (:func:`pcfij.pcf.ipcf_tile_size`); block sides are whole multiples of the tile
+(unless a block is the whole image side), and each block's ``ipcf`` runs with the same tile,
+so a blocked result is bit-identical to the in-memory ``ipcf`` with that tile size (the
+default tile when the memory limit leaves room for it).
 """
 
 from __future__ import annotations
@@ -61,17 +65,32 @@ def format_bytes(n: float) -> str:
     return f"{n:.1f} TB"
 
 
+def tile_budget(tile: int, radius: int, frames: int) -> int:
+    """The ``memory_budget`` for which :func:`pcfij.pcf.ipcf_tile_size` returns ``tile``."""
+    return (tile + 2 * radius) ** 2 * (frames * 4 + (frames // 2 + 1) * 8)
+
+
+def choose_tile(frames: int, radius: int, budget: int) -> int:
+    """ipcf tile side for blocks: the default tile if it leaves room, else a smaller one."""
+    from pcfij.pcf import ipcf_tile_size
+    from pcfij.pcf.ipcf import DEFAULT_MEMORY_BUDGET
+
+    return ipcf_tile_size(frames, radius, min(DEFAULT_MEMORY_BUDGET, max(budget // 3, 1)))
+
+
 def block_bytes(h: int, w: int, *, radius: int, raw_frames: int, frames: int, itemsize: int,
-                npoints: int, nbins: int, bleach: bool, ncores: int | None = None) -> int:
+                npoints: int, nbins: int, bleach: bool, ncores: int | None = None,
+                tile: int = 64) -> int:
     """Estimated peak bytes to compute one block of ``h x w`` input pixels (see module)."""
     ncores = ncores or os.cpu_count() or 1
     p = h * w
+    q = min(p, (tile + 2 * radius) ** 2)
     pout = max(h - 2 * radius, 0) * max(w - 2 * radius, 0)
     nf = frames // 2 + 1
     total = p * raw_frames * itemsize
     if bleach:
         total += p * frames * 2 + min(ncores, h) * raw_frames * w * 8
-    total += p * frames * 4 + p * nf * 8
+    total += q * frames * 4 + q * nf * 8
     total += pout * npoints * nbins * 4
     total += ncores * 2 * 128 * nf * 4
     return int(total * SLACK)
@@ -105,6 +124,7 @@ class Plan:
     bx: int
     radius: int
     block_bytes: int
+    tile: int = 0  # ipcf tile side (0: plans from before tiles; ipcf's default)
 
     @property
     def grid(self) -> tuple[int, int]:
@@ -126,7 +146,7 @@ class Plan:
     @classmethod
     def from_dict(cls, d: dict) -> Plan:
         return cls(**{k: int(d[k]) for k in ("out_h", "out_w", "by", "bx", "radius",
-                                              "block_bytes")})
+                                              "block_bytes")}, tile=int(d.get("tile", 0)))
 
 
 def make_plan(shape: tuple[int, int, int], *, radius: int, frames: int, itemsize: int,
@@ -157,15 +177,16 @@ def make_plan(shape: tuple[int, int, int], *, radius: int, frames: int, itemsize
             f"radius {radius} is too large for {h}x{w} pixel images: the ROI must be at least "
             f"{2 * radius + 1}x{2 * radius + 1} pixels"
         )
+    tile = choose_tile(frames, radius, budget)
     kw = dict(radius=radius, raw_frames=t0, frames=frames, itemsize=itemsize, npoints=npoints,
-              nbins=nbins, bleach=bleach)
+              nbins=nbins, bleach=bleach, tile=tile)
 
     def cost(by: int, bx: int) -> int:
         return block_bytes(by + 2 * radius, bx + 2 * radius, **kw)
 
     if block_shape is not None:
         by, bx = (max(1, min(int(b), n)) for b, n in zip(block_shape, (out_h, out_w)))
-        return Plan(out_h, out_w, by, bx, radius, cost(by, bx))
+        return Plan(out_h, out_w, by, bx, radius, cost(by, bx), tile)
     mby, mbx = min(MIN_SIDE, out_h), min(MIN_SIDE, out_w)
     if cost(mby, mbx) > budget:
         need = cost(mby, mbx)
@@ -195,9 +216,11 @@ def make_plan(shape: tuple[int, int, int], *, radius: int, frames: int, itemsize
     elif by == out_h and bx < out_w:
         while bx < out_w and cost(by, bx + 1) <= budget:
             bx += 1
-    by = by if by == out_h or by < ALIGN else by // ALIGN * ALIGN
-    bx = bx if bx == out_w or bx < ALIGN else bx // ALIGN * ALIGN
-    return Plan(out_h, out_w, by, bx, radius, cost(by, bx))
+    # whole tiles per block, so blocks reproduce the in-memory tile grid bit for bit
+    align = tile if min(by, bx) >= tile else ALIGN
+    by = by if by == out_h or by < align else by // align * align
+    bx = bx if bx == out_w or bx < align else bx // align * align
+    return Plan(out_h, out_w, by, bx, radius, cost(by, bx), tile)
 
 
 def _baseline_hint() -> int:
