@@ -137,8 +137,11 @@ def _run_blocked(v: dict) -> int:
         device=v["device"], roi=v["roi"], frames=v["frames"],
         memory_limit=v["memory_limit"] or "4GB", scheduler=v["scheduler"],
         overwrite=v["overwrite"], skip_bad=v["skip_bad"], progress=True, dataset=v["dataset"],
+        raw_shape=parse_frame_size(v["frame_size"]),
     )
-    print("pcfij pcf: " + ", ".join(f"{k}={val}" for k, val in summary.items()))
+    shown = ("output", "shape", "blocks", "blocks_computed", "blocks_skipped", "pairs",
+             "seconds", "skipped_files")
+    print("pcfij pcf: " + ", ".join(f"{k}={summary[k]}" for k in shown if k in summary))
     return 0
 
 
