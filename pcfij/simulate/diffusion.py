@@ -46,30 +46,31 @@ def _band_distance(x, y, size):
     return np.abs(d) / math.sqrt(2.0)
 
 
-@numba.njit(cache=True)
+@numba.njit(parallel=True, cache=True)
 def _walk(pos, inside_flag, ntimes, substeps, step_sigma, size, half_width, seed):  # noqa: E501
-    """Random walk with reflecting channel walls; returns (ntimes, nparticles, 2) positions."""
-    np.random.seed(seed)
+    """Random walks with reflecting channel walls; returns (ntimes, nparticles, 2) positions.
+
+    Particles are independent: each has its own seed, so results do not depend on threads.
+    """
     n = pos.shape[0]
     out = np.empty((ntimes, n, 2), np.float32)
     sq2 = math.sqrt(2.0)
-    for t in range(ntimes):
-        for _ in range(substeps):
-            for p in range(n):
-                x = pos[p, 0] + np.random.normal() * step_sigma
-                y = pos[p, 1] + np.random.normal() * step_sigma
-                x = x % size
-                y = y % size
+    for p in numba.prange(n):
+        np.random.seed(seed + p)
+        x0 = pos[p, 0]
+        y0 = pos[p, 1]
+        for t in range(ntimes):
+            for _ in range(substeps):
+                x = (x0 + np.random.normal() * step_sigma) % size
+                y = (y0 + np.random.normal() * step_sigma) % size
                 if half_width > 0:
                     d = ((x - y + size / 2.0) % size - size / 2.0) / sq2
-                    now_inside = abs(d) < half_width
-                    if now_inside != inside_flag[p]:
+                    if (abs(d) < half_width) != inside_flag[p]:
                         continue  # a wall: reject the move
-                pos[p, 0] = x
-                pos[p, 1] = y
-        for p in range(n):
-            out[t, p, 0] = pos[p, 0]
-            out[t, p, 1] = pos[p, 1]
+                x0 = x
+                y0 = y
+            out[t, p, 0] = x0
+            out[t, p, 1] = y0
     return out
 
 
@@ -83,6 +84,17 @@ def _render(tracks, size, weights):  # pragma: no cover
             y = int(tracks[t, p, 1]) % size
             frames[t, y, x] += weights[t]
     return frames
+
+
+@numba.njit(parallel=True, cache=True)
+def _poisson_frames(expected, seed, out):  # pragma: no cover - compiled
+    """Poisson counts per pixel; frame t uses its own seed, so threads do not matter."""
+    for t in numba.prange(expected.shape[0]):
+        np.random.seed(seed + t)
+        for y in range(expected.shape[1]):
+            for x in range(expected.shape[2]):
+                v = np.random.poisson(expected[t, y, x])
+                out[t, y, x] = min(v, 65535)
 
 
 def simulate_channel(
@@ -140,10 +152,11 @@ def simulate_channel(
     inside = _band_distance(pos[:, 0], pos[:, 1], size) < half if half > 0 else np.zeros(
         nparticles, bool
     )
-    # sub-steps keep each Gaussian step below ~0.5 px so walls are not jumped over
-    substeps = max(1, int(math.ceil(2.0 * diffusion / 0.25)))
+    # sub-steps keep each Gaussian step (sigma) at most 0.75 px, far below the channel width
+    substeps = max(1, int(math.ceil(2.0 * diffusion / 0.75**2)))
     step_sigma = math.sqrt(2.0 * diffusion / substeps)
-    tracks = _walk(pos, inside, ntimes, substeps, step_sigma, size, half, int(seed) % (2**31))
+    tracks = _walk(pos, inside, ntimes, substeps, step_sigma, size, half,
+                   int(rng.integers(0, 2**30)))
     weights = np.full(ntimes, brightness, np.float32)
     if bleach_halflife:
         weights *= np.exp2(-np.arange(ntimes) / float(bleach_halflife)).astype(np.float32)
@@ -152,7 +165,5 @@ def simulate_channel(
         expected = ndimage.gaussian_filter(expected, (0, psf_sigma, psf_sigma), mode="wrap")
     expected += np.float32(background)
     out = np.empty(expected.shape, np.uint16)
-    for start in range(0, ntimes, 1024):  # chunks bound the int64 temporaries
-        counts = rng.poisson(expected[start : start + 1024])
-        out[start : start + 1024] = np.minimum(counts, 65535)
+    _poisson_frames(expected, int(rng.integers(0, 2**30)), out)
     return out
