@@ -156,6 +156,45 @@ def test_contribution_images_match_reference():
     np.testing.assert_allclose(r.contribution2, c2, atol=1e-4 * np.abs(c2).max())
 
 
+@pytest.mark.parametrize("shape", [(23, 30), (9, 14, 11)])
+def test_profile_slab_by_slab_equals_whole_image(shape):
+    from pcfij.ccc.profile import RadialBinning
+
+    rng = np.random.default_rng(11)
+    img = rng.normal(size=shape).astype(np.float32)
+    spacing = (0.3, 0.1, 0.1)[-len(shape):]
+    bins = RadialBinning(shape, spacing)
+    be = CpuBackend()
+    sums = bins.new_sums()
+    for start in range(0, shape[0], 4):
+        sl = slice(start, min(start + 4, shape[0]))
+        bins.add_slab(sums, sl, img[sl], be)
+    np.testing.assert_array_equal(bins.mean(sums), bins.profile(img, be))
+    d, ref = ref_profile(img, spacing)
+    np.testing.assert_allclose(bins.mean(sums), ref, rtol=1e-9, atol=1e-12)
+
+
+def test_profiles_without_images_match_profiles_with_images(monkeypatch):
+    """The lean path (profiles taken slab by slab during the inverse FFT, no correlation
+    image) gives the same profiles as the path that keeps the images, with many slabs."""
+    from pcfij.ccc import analysis
+
+    class SmallBlocks(Correlator):
+        def __init__(self, shape, backend):
+            super().__init__(shape, backend, block_bytes=1024)
+
+    monkeypatch.setattr(analysis, "Correlator", SmallBlocks)
+    s = correlated_pairs((40, 46), distance=5, n_pairs=14, noise=0.5, cells=1, cell_radius=17,
+                         seed=3)
+    lean = ccc(s.image1, s.image2, s.mask)
+    full = ccc(s.image1, s.image2, s.mask, intermediates=True)
+    np.testing.assert_array_equal(lean.original, full.original)
+    np.testing.assert_array_equal(lean.subtracted, full.subtracted)
+    assert lean.mean == full.mean and lean.confidence == full.confidence
+    d, po = ref_profile(full.original_image, (1.0, 1.0))
+    np.testing.assert_allclose(lean.original, po, rtol=1e-6, atol=1e-9 * np.abs(po).max())
+
+
 def test_no_confidence_variant_matches_full_ccc():
     s = correlated_pairs((48, 48), distance=6, n_pairs=20, noise=0.5, seed=6)
     full = ccc(s.image1, s.image2, contributions=True)

@@ -64,6 +64,7 @@ class _Engine:
         self.corr = Correlator(inputs.frame_shape, self.backend)
         self.bins = RadialBinning(inputs.frame_shape, inputs.spacing)
         self.voxel = math.prod(inputs.spacing)
+        self.backend.release()  # the distance table's temporaries
 
     def source(self, image, mask, subtract: float | None = None):
         """Slab source of a masked (and optionally mean-subtracted) float32 image."""
@@ -80,44 +81,61 @@ class _Engine:
 
         return src
 
+    def _correlate(self, source_a, fb, spare, volume: float, keep: bool):
+        """Correlate ``source_a`` with the image whose partial spectrum is ``fb``, normalised
+        by ``volume``; return its radial profile and the correlation image (None unless
+        ``keep``: the profile is accumulated slab by slab during the inverse transform)."""
+        corr, bins, be = self.corr, self.bins, self.backend
+        corr.forward(source_a, out=spare)
+        corr.combine(spare, fb, conj=True)
+        sums = bins.new_sums()
+
+        def post(sl, block):
+            bins.add_slab(sums, sl, block, be)
+            return block
+
+        img = self.xp.empty(corr.shape, dtype=self.xp.float32) if keep else None
+        corr.inverse(spare, img, factor=1.0 / volume, post=post)
+        return bins.mean(sums), img
+
     def frame(self, a, b, m, *, mode: str, contributions: bool, intermediates: bool,
               get_out=None) -> dict:
         """Analyse one frame; return its profiles, fit and images."""
-        corr, bins, be, xp = self.corr, self.bins, self.backend, self.xp
+        corr, bins, be = self.corr, self.bins, self.backend
         mean_a, count = mask_statistics(a, b, m, corr.rows)
         volume = count * self.voxel
         out: dict = {"mask_volume": volume}
         fb = corr.forward(self.source(b, m))
         spare = corr.empty_spectrum()
-        cimg = xp.empty(corr.shape, dtype=xp.float32)
         if mode in ("ccc", "xcorr"):
-            corr.forward(self.source(a, m), out=spare)
-            corr.combine(spare, fb, conj=True)
-            corr.inverse(spare, cimg, factor=1.0 / volume)
-            out["original"] = bins.profile(cimg, be)
-            if intermediates or mode == "xcorr":
-                out["original_image"] = be.to_host(cimg)
-                cimg = xp.empty(corr.shape, dtype=xp.float32)
+            keep = intermediates or mode == "xcorr"
+            out["original"], img = self._correlate(self.source(a, m), fb, spare, volume, keep)
+            if keep:
+                out["original_image"] = be.to_host(img)
+            del img
             if mode == "xcorr":
                 return out
-        corr.forward(self.source(a, m, subtract=mean_a), out=spare)
-        corr.combine(spare, fb, conj=True)
-        corr.inverse(spare, cimg, factor=1.0 / volume)
-        sub = bins.profile(cimg, be)
+        # the subtracted correlation image is kept only when it is asked for or needed for
+        # the contributions; otherwise its profile is taken slab by slab
+        keep = intermediates or contributions
+        sub, cimg = self._correlate(self.source(a, m, subtract=mean_a), fb, spare, volume, keep)
         out["subtracted"] = sub
         if intermediates:
             out["subtracted_image"] = be.to_host(cimg)
-            if be.name == "cpu":
-                cimg = cimg.copy()
+            if be.name == "cpu" and contributions:
+                cimg = cimg.copy()  # weighted in place below
         # neither spectrum is held during the fit (lmfit needs memory for large profiles);
         # the contributions recompute the spectrum of image 2 (one slab-wise real FFT)
+        # after that of the Gaussian-modified image, which is then freed
         del spare, fb
+        be.release()  # freed spectra and slabs: the fit allocates on the host
         gfit = fitting.fit_gaussian(bins.distance, sub, self.inputs.scale[0])
         out["gfit"] = gfit
         out["fit"] = gfit.curve(bins.distance)
         if mode == "ccc":
             out["confidence"] = fitting.confidence(bins.distance, sub, out["original"], gfit)
         out["r_squared"] = fitting.r_squared(bins.distance, sub, gfit)
+        be.release()  # the fit's temporaries
         if contributions:
             if not gfit.ok:
                 get_out("contribution1")[...] = 0
@@ -129,8 +147,7 @@ class _Engine:
                 holder = [cimg]
                 del cimg
                 contribution_images(
-                    corr, corr.forward(self.source(b, m)), holder,
-                    self.source(a, m), self.source(b, m),
+                    corr, holder, self.source(a, m), self.source(b, m),
                     lambda: get_out("contribution1"), lambda: get_out("contribution2"),
                 )
         return out

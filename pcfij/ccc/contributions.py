@@ -23,26 +23,32 @@ def gaussian_weights(distance: np.ndarray, fit: GaussFit) -> np.ndarray:
     return np.exp(-((d - abs(fit.mean)) ** 2) / (2.0 * fit.sigma**2))
 
 
-def contribution_images(corr, fb, g_holder: list, source_a, source_b, get_out1, get_out2):
+def contribution_images(corr, g_holder: list, source_a, source_b, get_out1, get_out2):
     """Compute both contribution images.
 
     Parameters
     ----------
     corr : Correlator
-    fb : partial spectrum of the masked image 2 (overwritten)
     g_holder : list holding the Gaussian-modified correlation image; emptied as soon as its
-        spectrum is computed so that the image can be freed
+        spectrum is computed so that the image can be freed before the spectrum of image 2
+        is computed
     source_a, source_b : slab sources of the masked images 1 and 2
     get_out1, get_out2 : callables returning the float32 output arrays (allocated only when
         needed, to keep the peak memory low)
+
+    At most two partial spectra (about 1.5 float32 image copies each) and the first
+    output exist at once.
     """
     fg = corr.forward(lambda sl: g_holder[0][sl], centred=True)
     g_holder.clear()
+    corr.backend.release()
+    fb = corr.forward(source_b)
     # contribution of image 1: (b conv G) x a
     corr.combine(fb, fg, conj=False, b_centred=True, shift_out=False)
     corr.inverse(fb, get_out1(), shift_out=False, post=lambda sl, y: _times(y, source_a(sl)))
     # contribution of image 2: (a corr G) x b
     fa = corr.forward(source_a, out=fb)
+    del fb
     corr.combine(fa, fg, conj=True, b_centred=True, shift_out=False)
     del fg
     corr.inverse(fa, get_out2(), shift_out=False, post=lambda sl, y: _times(y, source_b(sl)))

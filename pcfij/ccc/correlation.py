@@ -158,7 +158,8 @@ class Correlator:
         """Inverse real FFT along the last axis, slab by slab, into ``out`` (float32).
 
         ``post(sl, block)`` may transform each slab (e.g. multiply by the image) before it
-        is stored; ``out`` may be a host array when the back-end is the GPU.
+        is stored; ``out`` may be a host array when the back-end is the GPU, or None when
+        ``post`` consumes the slabs (e.g. a radial profile taken slab by slab).
         """
         n_last, l_last = self.shape[-1], self.lengths[-1]
         take = _take_pairs(n_last, l_last, n_last // 2 if shift_out else 0)
@@ -174,7 +175,9 @@ class Correlator:
                 block *= xp.float32(factor)
             if post is not None:
                 block = post(sl, block)
-            self.backend.store(out, sl, block)
+            if out is not None:
+                self.backend.store(out, sl, block)
+            del block
         return out
 
     # ------------------------------------------------------------------ whole operations

@@ -69,6 +69,23 @@ class RadialBinning:
         sums = backend.profile_sums(image, self.lut, self.ngroups)
         return sums / self.counts
 
+    def new_sums(self) -> np.ndarray:
+        """Zeroed per-distance sums for :meth:`add_slab`."""
+        return np.zeros(self.ngroups, dtype=np.float64)
+
+    def add_slab(self, sums: np.ndarray, sl: slice, block, backend) -> None:
+        """Add the slab ``image[sl]`` (axis 0) of a correlation image to ``sums``.
+
+        Slabs added in order give exactly the sums of :meth:`profile` of the whole image,
+        so the full correlation image never needs to exist.
+        """
+        backend.profile_sums(block, self.lut, self.ngroups, row0=sl.start,
+                             full_shape=self.shape, out=sums)
+
+    def mean(self, sums: np.ndarray) -> np.ndarray:
+        """Profile (mean per distance) from sums collected with :meth:`add_slab`."""
+        return sums / self.counts
+
     def weight(self, image, backend, weights: np.ndarray):
         """Multiply ``image`` in place by ``weights[group]`` (one weight per distance)."""
         return backend.apply_group_weights(image, self.lut, weights)

@@ -9,6 +9,10 @@ full-size index image; the kernels below walk the image once and never allocate.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
+import sys
+
 import numba
 import numpy as np
 import scipy.fft
@@ -54,6 +58,34 @@ def _weight_3d(img, lut, c0, c1, c2, w):  # pragma: no cover - compiled
                 img[i, j, k] *= w[row[abs(k - c2)]]
 
 
+def _load_malloc_trim():
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        fn = libc.malloc_trim
+    except (OSError, AttributeError):  # not glibc (e.g. musl)
+        return None
+    fn.argtypes = [ctypes.c_size_t]
+    fn.restype = ctypes.c_int
+    return fn
+
+
+_MALLOC_TRIM = _load_malloc_trim()
+
+
+def release_free_memory() -> None:
+    """Give memory freed by NumPy back to the operating system (glibc only; else no-op).
+
+    glibc raises its mmap threshold after large arrays are freed, so later medium-size
+    arrays (FFT slabs, lookup tables) come from the heap, whose freed pages stay in the
+    process (resident) until ``malloc_trim``. Called between the stages of a CCC analysis so
+    that the memory freed by one stage is not counted twice at the next stage's peak.
+    """
+    if _MALLOC_TRIM is not None:
+        _MALLOC_TRIM(0)
+
+
 class CpuBackend:
     """FFTs and profile kernels on the CPU; arrays are NumPy arrays (float32 / complex64)."""
 
@@ -76,6 +108,10 @@ class CpuBackend:
     def ifftn(self, x, axes):
         return scipy.fft.ifftn(x, axes=axes, workers=self.workers, overwrite_x=True)
 
+    def release(self) -> None:
+        """Return freed host memory to the operating system (see :func:`release_free_memory`)."""
+        release_free_memory()
+
     # -- transfers (no-ops on the CPU)
     def asarray(self, host):
         return np.asarray(host)
@@ -87,10 +123,19 @@ class CpuBackend:
         out[index] = block
 
     # -- radial profile
-    def profile_sums(self, image: np.ndarray, lut: np.ndarray, ngroups: int) -> np.ndarray:
-        """Sum the pixels of ``image`` per distance group (float64, length ``ngroups``)."""
-        out = np.zeros(ngroups, dtype=np.float64)
-        centre = [n // 2 for n in image.shape]
+    def profile_sums(self, image: np.ndarray, lut: np.ndarray, ngroups: int, *,
+                     row0: int = 0, full_shape=None, out=None) -> np.ndarray:
+        """Sum the pixels of ``image`` per distance group (float64, length ``ngroups``).
+
+        ``image`` may be the slab ``[row0 : row0 + len(image)]`` (axis 0) of a correlation
+        image of shape ``full_shape``; sums are added to ``out`` when given, so slabs taken
+        in order give exactly the sums of the whole image.
+        """
+        if out is None:
+            out = np.zeros(ngroups, dtype=np.float64)
+        shape = image.shape if full_shape is None else tuple(full_shape)
+        centre = [n // 2 for n in shape]
+        centre[0] -= row0
         if image.ndim == 2:
             _sums_2d(image, lut, *centre, out)
         else:

@@ -54,6 +54,12 @@ class GpuBackend:
     def ifftn(self, x, axes):
         return self._fft.ifftn(x, axes=axes, overwrite_x=True)
 
+    def release(self) -> None:
+        """Return freed host memory to the operating system (the device pool is kept)."""
+        from pcfij.kernels.ccc_cpu import release_free_memory  # noqa: PLC0415
+
+        release_free_memory()
+
     def asarray(self, host):
         return self.xp.asarray(host)
 
@@ -73,12 +79,19 @@ class GpuBackend:
             self._groups[key] = group_index(self.xp, shape, self.xp.asarray(lut))
         return self._groups[key]
 
-    def profile_sums(self, image, lut, ngroups: int) -> np.ndarray:
-        g = self._group(image.shape, lut)
-        sums = self.xp.bincount(
+    def profile_sums(self, image, lut, ngroups: int, *, row0: int = 0, full_shape=None,
+                     out=None) -> np.ndarray:
+        """Sums per distance group (host float64); ``image`` may be a slab starting at row
+        ``row0`` of an image of shape ``full_shape``, its sums added to ``out``."""
+        shape = image.shape if full_shape is None else tuple(full_shape)
+        g = self._group(shape, lut)[row0:row0 + image.shape[0]]
+        sums = self.xp.asnumpy(self.xp.bincount(
             g.ravel(), weights=image.ravel().astype(self.xp.float64), minlength=ngroups
-        )
-        return self.xp.asnumpy(sums)
+        ))
+        if out is None:
+            return sums
+        out += sums
+        return out
 
     def apply_group_weights(self, image, lut, weights):
         g = self._group(image.shape, lut)
