@@ -481,7 +481,9 @@ def run_blocked_ipcf(
         try:
             if todo:
                 if client is None:
-                    _run_threads(jobs, on_done, 1)
+                    # two workers: one reads the next block while the other computes (the
+                    # kernel lock keeps one ipcf at a time; the plan budgets two inputs)
+                    _run_threads(jobs, on_done, 2 if len(jobs) > 1 else 1)
                 else:
                     _run_distributed(client, jobs, on_done, run_id)
         except OSError as exc:

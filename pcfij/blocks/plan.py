@@ -11,7 +11,7 @@ Memory model of one block (``P`` input pixels, ``T0`` raw frames of ``s`` bytes,
 after bleaching correction, ``F = T // 2 + 1`` frequencies), following what
 :func:`pcfij.pcf.ipcf` holds at its peak (the spectra step):
 
-    raw block            P * T0 * s
+    raw block            P * T0 * s           (twice: the next block is read meanwhile)
     bleach-corrected     P * T * 2            (only with a bleach filter)
     float32 traces       Q * T * 4            (Q = pixels of one ipcf tile with halo, <= P)
     complex64 spectra    Q * F * 8
@@ -87,7 +87,7 @@ def block_bytes(h: int, w: int, *, radius: int, raw_frames: int, frames: int, it
     q = min(p, (tile + 2 * radius) ** 2)
     pout = max(h - 2 * radius, 0) * max(w - 2 * radius, 0)
     nf = frames // 2 + 1
-    total = p * raw_frames * itemsize
+    total = 2 * p * raw_frames * itemsize
     if bleach:
         total += p * frames * 2 + min(ncores, h) * raw_frames * w * 8
     total += q * frames * 4 + q * nf * 8
