@@ -359,6 +359,7 @@ def numpy_as_gpu(monkeypatch):
     import pcfij.shift.local as lo
     import pcfij.shift.umpa as um
 
+    monkeypatch.setattr(lo, "GPU_ROWS", 7)  # 2D images go through the GPU in bands
     for mod in (cm, lo, um):
         monkeypatch.setattr(mod, "xp_for", lambda mode: np)
         monkeypatch.setattr(mod, "device_mode", lambda gpu, hybrid=False: (

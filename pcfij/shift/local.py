@@ -24,6 +24,9 @@ from pcfij.shift._common import (
 )
 from pcfij.shift.normalize import scale_by_sums_2d, scale_slabs_x, scale_slabs_y
 
+#: output rows per band of a 2D image on the GPU
+GPU_ROWS = 256
+
 
 def find_local_shifts(ref_mat, mat, dim=1, win_size=7, margin=10, method="diff", size=3,
                       gpu=False, block=(16, 16), ncore=None, norm=True, norm_global=False,
@@ -104,9 +107,15 @@ def find_local_shifts(ref_mat, mat, dim=1, win_size=7, margin=10, method="diff",
             mov = scale_by_sums_2d(mov)
         xs = np.zeros((h, w), np.float32)
         ys = np.zeros((h, w), np.float32)
-        x, y = _search2d(standardize(ref)[None], standardize(mov)[None], **opts)
-        xs[e:h - e, e:w - e] = x
-        ys[e:h - e, e:w - e] = y
+        ref = standardize(ref)[None]
+        mov = standardize(mov)[None]
+        # the CPU kernel needs no scratch per pixel; the GPU one holds every trial shift's
+        # map, so it gets bands of GPU_ROWS rows (results do not depend on the bands)
+        bands = 1 if mode == "cpu" else -(-(h - 2 * e) // GPU_ROWS)
+        for b, en in split_rows(e, h - e, bands):
+            x, y = _search2d(ref[:, b - e:en + e], mov[:, b - e:en + e], **opts)
+            xs[b:en, e:w - e] = x
+            ys[b:en, e:w - e] = y
         return xs, ys
     depth, h, w = ref_mat.shape
     if hybrid:  # algotom's hybrid mode searches stacks in 2D (also on the CPU fallback)
