@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import numba
@@ -12,8 +11,10 @@ from threadpoolctl import threadpool_limits
 
 from pcfij.kernels.pcf_plan import OffsetClass, pair_rows
 
-#: pairs per batch and worker thread (scratch: 2 * CHUNK * (T/2+1) * 4 bytes per thread)
-CHUNK = 128
+#: centre pixels per batch: BLOCK_ROWS x BLOCK_COLS (all their pairs form one batch)
+BLOCK_ROWS, BLOCK_COLS = 8, 16
+#: frequencies per block and pairs per sub-batch of :func:`binned_cross_spectra`
+FBLOCK, SUB = 1024, 128
 
 
 def spectra(traces: np.ndarray, workers: int = -1) -> np.ndarray:
@@ -32,56 +33,49 @@ def spectra(traces: np.ndarray, workers: int = -1) -> np.ndarray:
 
 
 @numba.njit(nogil=True, cache=True)
-def cross_spectra(spec, centre, neighbour, xr, xi):  # pragma: no cover - compiled
-    """``X = B * conj(A)`` (planar) for the pairs (A = centre spectrum, B = neighbour's)."""
+def binned_cross_spectra(spec, centre, neighbour, wr, wi, fblock, sub, a_out, b_out):  # noqa: E501
+    """``a_out = Re(X) @ wr`` and ``b_out = Im(X) @ wi`` for a batch of pairs, X = B conj(A).
+
+    Frequencies are processed in blocks of ``fblock`` and pairs in groups of ``sub``, so the
+    spectra segments of a batch of neighbouring pairs and the cross-spectrum scratch stay in
+    cache (the cross spectra are memory-bound otherwise). The order of all sums is fixed by
+    the batch alone.
+    """
     n = centre.shape[0]
     nf = spec.shape[1]
+    nb = wr.shape[1]
     for p in range(n):
-        a = centre[p]
-        b = neighbour[p]
-        for f in range(nf):
-            ca = spec[a, f]
-            cb = spec[b, f]
-            ar = ca.real
-            ai = ca.imag
-            br = cb.real
-            bi = cb.imag
-            xr[p, f] = br * ar + bi * ai
-            xi[p, f] = bi * ar - br * ai
-
-
-@numba.njit(nogil=True, cache=True)
-def finish_pairs(
-    a, b, norm, out_fwd, out_rev, fwd_points, rev_points, do_smooth, result
-):  # pragma: no cover - compiled
-    """Normalise, smooth and scatter a batch of binned pair correlations into ``result``.
-
-    ``a`` and ``b`` are ``Re(X) @ wr`` and ``Im(X) @ wi`` (npairs, nbins); the forward
-    curve is ``(a - b) * norm`` and the reverse curve ``(a + b) * norm``.
-    ``result`` has shape (npixels_out, npoints, nbins).
-    """
-    n, nbins = a.shape
-    curve = np.empty(nbins, np.float64)
-    for p in range(n):
-        for direction in range(2):
-            if direction == 0:
-                dst = out_fwd[p]
-                points = fwd_points
-                sign = -1.0
+        for k in range(nb):
+            a_out[p, k] = 0.0
+            b_out[p, k] = 0.0
+    xr = np.empty((sub, fblock), np.float32)
+    xi = np.empty((sub, fblock), np.float32)
+    for f0 in range(0, nf, fblock):
+        f1 = min(nf, f0 + fblock)
+        nfb = f1 - f0
+        wrb = wr[f0:f1]
+        wib = wi[f0:f1]
+        for s in range(0, n, sub):
+            e = min(n, s + sub)
+            m = e - s
+            for q in range(m):
+                ia = centre[s + q]
+                ib = neighbour[s + q]
+                for f in range(nfb):
+                    ca = spec[ia, f0 + f]
+                    cb = spec[ib, f0 + f]
+                    xr[q, f] = cb.real * ca.real + cb.imag * ca.imag
+                    xi[q, f] = cb.imag * ca.real - cb.real * ca.imag
+            if nfb == fblock:
+                ar = np.dot(xr[:m], wrb)
+                ai = np.dot(xi[:m], wib)
             else:
-                dst = out_rev[p]
-                points = rev_points
-                sign = 1.0
-            if dst < 0 or points.shape[0] == 0:
-                continue
-            s = norm[p]
-            for k in range(nbins):
-                curve[k] = (a[p, k] + sign * b[p, k]) * s
-            if do_smooth:
-                _smooth_inplace(curve)
-            for i in points:
-                for k in range(nbins):
-                    result[dst, i, k] = curve[k]
+                ar = np.dot(np.ascontiguousarray(xr[:m, :nfb]), wrb)
+                ai = np.dot(np.ascontiguousarray(xi[:m, :nfb]), wib)
+            for q in range(m):
+                for k in range(nb):
+                    a_out[s + q, k] += ar[q, k]
+                    b_out[s + q, k] += ai[q, k]
 
 
 @numba.njit(parallel=True, cache=True)
@@ -110,6 +104,45 @@ def mean_subtracted_traces(flat, out):  # pragma: no cover - compiled
                 for t in range(t0, t1):
                     out[p, t] = flat[t, p] - m
     return means
+
+
+@numba.njit(nogil=True, cache=True)
+def finish_batch(
+    a, b, norm, out_fwd, out_rev, cls_idx, pts_fwd, nfwd, pts_rev, nrev, do_smooth, result
+):  # pragma: no cover - compiled
+    """Normalise, smooth and scatter a batch of binned pair correlations into ``result``.
+
+    ``a`` and ``b`` are ``Re(X) @ wr`` and ``Im(X) @ wi`` (npairs, nbins); the forward curve
+    is ``(a - b) * norm`` and the reverse curve ``(a + b) * norm``. Pair ``p`` belongs to
+    offset class ``c = cls_idx[p]``: its forward curve goes to the circle points
+    ``pts_fwd[c, :nfwd[c]]`` of result pixel ``out_fwd[p]``, its reverse curve to
+    ``pts_rev[c, :nrev[c]]`` of pixel ``out_rev[p]`` (-1: not wanted). ``result`` has shape
+    (npixels_out, npoints, nbins).
+    """
+    n, nbins = a.shape
+    curve = np.empty(nbins, np.float64)
+    for p in range(n):
+        c = cls_idx[p]
+        for direction in range(2):
+            if direction == 0:
+                dst = out_fwd[p]
+                npts = nfwd[c]
+                sign = -1.0
+            else:
+                dst = out_rev[p]
+                npts = nrev[c]
+                sign = 1.0
+            if dst < 0 or npts == 0:
+                continue
+            s = norm[p]
+            for k in range(nbins):
+                curve[k] = (a[p, k] + sign * b[p, k]) * s
+            if do_smooth:
+                _smooth_inplace(curve)
+            for j in range(npts):
+                i = pts_fwd[c, j] if direction == 0 else pts_rev[c, j]
+                for k in range(nbins):
+                    result[dst, i, k] = curve[k]
 
 
 @numba.njit(cache=True)
@@ -157,10 +190,8 @@ def ipcf_tile(
     nbins = wr.shape[1]
     oh, ow = height - 2 * radius, width - 2 * radius
     result = np.full((oh * ow, npoints, nbins), np.nan, np.float32)
-    # Results must not depend on how pixels are grouped into tiles and batches (blocked
-    # out-of-core runs must equal in-memory runs bit for bit): the FFT gets a row count that
-    # is a multiple of the SIMD width, and every GEMM has exactly CHUNK rows, so each pair
-    # goes through the same kernels in the same order wherever it sits.
+    # the FFT gets a row count that is a multiple of the SIMD width (rows are then transformed
+    # identically wherever they sit)
     npix = traces.shape[0]
     padded = -(-npix // 16) * 16
     if padded != npix:
@@ -168,34 +199,44 @@ def ipcf_tile(
     spec = spectra(traces)
     inv = np.asarray(inv_means, np.float64)
     ntimes = traces.shape[1]
-    jobs = []
-    for cls in classes:
+
+    # all pairs of all offset classes, grouped by blocks of centre pixels so a batch reuses
+    # the spectra of a small neighbourhood from cache
+    ncls = len(classes)
+    maxp = max(max(len(c.forward), len(c.reverse)) for c in classes)
+    pts_fwd = np.zeros((ncls, maxp), np.int64)
+    pts_rev = np.zeros((ncls, maxp), np.int64)
+    nfwd = np.array([len(c.forward) for c in classes], np.int64)
+    nrev = np.array([len(c.reverse) for c in classes], np.int64)
+    parts = []
+    for ci, cls in enumerate(classes):
+        pts_fwd[ci, : nfwd[ci]] = cls.forward
+        pts_rev[ci, : nrev[ci]] = cls.reverse
         centre, neighbour, out_fwd, out_rev = pair_rows(height, width, radius, cls, centre_ok)
-        fwd_points = np.asarray(cls.forward, np.int64)
-        rev_points = np.asarray(cls.reverse, np.int64)
-        norm = inv[centre] * inv[neighbour] / ntimes
-        for s in range(0, centre.size, CHUNK):
-            sl = slice(s, min(s + CHUNK, centre.size))
-            ncurves = int((out_fwd[sl] >= 0).sum()) * len(cls.forward) + int(
-                (out_rev[sl] >= 0).sum()
-            ) * len(cls.reverse)
-            jobs.append((centre[sl], neighbour[sl], norm[sl], out_fwd[sl], out_rev[sl],
-                         fwd_points, rev_points, ncurves))
-    local = threading.local()
+        parts.append((centre, neighbour, out_fwd, out_rev, np.full(centre.size, ci, np.int64)))
+    centre, neighbour, out_fwd, out_rev, cls_idx = (np.concatenate(x) for x in zip(*parts))
+    key = (centre // width) // BLOCK_ROWS * (width // BLOCK_COLS + 1) + (
+        centre % width) // BLOCK_COLS
+    order = np.argsort(key, kind="stable")
+    centre, neighbour, out_fwd, out_rev, cls_idx, key = (
+        x[order] for x in (centre, neighbour, out_fwd, out_rev, cls_idx, key))
+    norm = inv[centre] * inv[neighbour] / ntimes
+    bounds = np.flatnonzero(np.diff(key)) + 1
+    starts = np.concatenate([[0], bounds])
+    stops = np.concatenate([bounds, [centre.size]])
+    curves = (out_fwd >= 0) * nfwd[cls_idx] + (out_rev >= 0) * nrev[cls_idx]
 
-    def work(job):
-        centre, neighbour, norm, out_fwd, out_rev, fwd_points, rev_points, ncurves = job
-        m = centre.size
-        if not hasattr(local, "xr"):
-            local.xr = np.zeros((CHUNK, spec.shape[1]), np.float32)
-            local.xi = np.zeros((CHUNK, spec.shape[1]), np.float32)
-        xr, xi = local.xr, local.xi
-        cross_spectra(spec, centre, neighbour, xr, xi)
-        a = (xr @ wr)[:m]
-        b = (xi @ wi)[:m]
-        finish_pairs(a, b, norm, out_fwd, out_rev, fwd_points, rev_points, smooth, result)
-        return ncurves
+    def work(span):
+        sl = slice(*span)
+        m = span[1] - span[0]
+        a = np.empty((m, nbins), np.float32)
+        b = np.empty((m, nbins), np.float32)
+        binned_cross_spectra(spec, centre[sl], neighbour[sl], wr, wi, FBLOCK, SUB, a, b)
+        finish_batch(a, b, norm[sl], out_fwd[sl], out_rev[sl], cls_idx[sl], pts_fwd, nfwd,
+                     pts_rev, nrev, smooth, result)
+        return int(curves[sl].sum())
 
+    jobs = list(zip(starts.tolist(), stops.tolist()))
     nworkers = max(1, min(numba.get_num_threads(), len(jobs)))
     # one BLAS thread per worker: BLAS and numba threads must not spin against each other
     with threadpool_limits(limits=1, user_api="blas"):

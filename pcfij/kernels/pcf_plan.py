@@ -16,11 +16,27 @@ Everything here is NumPy and independent of the device, so it is unit-tested wit
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
 
 def bin_weights(
+    ntimes: int, bins: np.ndarray, *, dtype=np.float32
+) -> tuple[np.ndarray, np.ndarray]:
+    """Cached :func:`compute_bin_weights` (read-only arrays)."""
+    return _cached_weights(int(ntimes), tuple(int(b) for b in bins), np.dtype(dtype).str)
+
+
+@lru_cache(maxsize=8)
+def _cached_weights(ntimes: int, bins: tuple, dtype: str):
+    wr, wi = compute_bin_weights(ntimes, np.array(bins), dtype=np.dtype(dtype))
+    wr.flags.writeable = False
+    wi.flags.writeable = False
+    return wr, wi
+
+
+def compute_bin_weights(
     ntimes: int, bins: np.ndarray, *, dtype=np.float32
 ) -> tuple[np.ndarray, np.ndarray]:
     """Return weights turning a cross spectrum into delay-bin averages of the correlation.
