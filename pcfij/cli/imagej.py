@@ -73,7 +73,8 @@ def run_imagej(values: dict, ns: argparse.Namespace) -> int:
     for stale in ("manifest.txt", "error.txt"):
         (out / stale).unlink(missing_ok=True)
     try:
-        _run_imagej(ns.command_title, values.get("options") or "", ns.image, out)
+        _run_imagej(ns.command_title, values.get("options") or "", ns.image, out,
+                    getattr(ns, "input_dir", None))
     except BaseException as exc:
         msg = " ".join((str(exc) or type(exc).__name__).split())
         (out / "error.txt").write_text(msg + "\n", encoding="utf-8")
@@ -81,7 +82,8 @@ def run_imagej(values: dict, ns: argparse.Namespace) -> int:
     return 0
 
 
-def _run_imagej(command: str, options: str, images: list[str], out: Path) -> None:
+def _run_imagej(command: str, options: str, images: list[str], out: Path,
+                input_dir: str | None = None) -> None:
     from pcfij.imagej import dialogs
     from pcfij.imagej.files import write_outputs
     from pcfij.imagej.outputs import Context
@@ -106,6 +108,8 @@ def _run_imagej(command: str, options: str, images: list[str], out: Path) -> Non
     inputs = {}
     for p in dialogs.image_params(cmd):
         path = files.get(p.name) or files.get(p.macro_key)
+        if not path and input_dir and (Path(input_dir) / f"{p.name}.tif").is_file():
+            path = str(Path(input_dir) / f"{p.name}.tif")
         if (p.name in raw and raw[p.name] is None) or not path:
             if not p.optional:
                 raise InputError(f"{cmd.title}: give --image {p.name}=FILE")

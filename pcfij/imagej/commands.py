@@ -28,6 +28,9 @@ def _run_extra(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--image", action="append", default=[], metavar="NAME=FILE",
                         help="input image for the image parameter NAME (data, image1, "
                         "image2, mask ...); repeat for several")
+    parser.add_argument("--input-dir", default=None, metavar="DIR",
+                        help="folder holding NAME.tif for each image parameter not given "
+                        "with --image (what the plugins write)")
 
 
 INSTALL_PLUGINS = Command(
