@@ -52,39 +52,35 @@ def _correct(data, filtersize, exact_mean, int_data, to_uint16, out):  # pragma:
                 total[x] += np.int64(v)
                 totalf[x] += v
                 a[i, x] = v * f0 + a[i - 1, x] * f1
-        for i in range(n - 2, -1, -1):
-            for x in range(w):
-                a[i, x] = a[i, x] * f0 + a[i + 1, x] * f1
+        means = np.empty(w, np.float64)
         for x in range(w):
             if exact_mean:
-                mean = totalf[x] / n
+                means[x] = totalf[x] / n
             elif int_data:
-                mean = float(total[x] // n)
+                means[x] = float(total[x] // n)
             else:
-                mean = np.floor(totalf[x] / n)
-            pixel_bad = False
-            for i in range(filtersize, filtersize + nout):
-                trend = a[i, x]
-                if trend == 0.0:
-                    pixel_bad = True
-                    value = np.nan
-                else:
-                    value = np.sqrt(abs(mean / trend)) * (data[i, y, x] - trend) + mean
-                j = i - filtersize
+                means[x] = np.floor(totalf[x] / n)
+        zero = np.zeros(w, np.bool_)
+        back = a[n - 1].copy()  # the backward pass, fused with the output (frame-major and
+        for i in range(n - 1, -1, -1):  # branch-free, so the loop over pixels vectorises)
+            if i < n - 1:
+                for x in range(w):
+                    back[x] = a[i, x] * f0 + back[x] * f1
+            if i < filtersize or i >= filtersize + nout:
+                continue
+            j = i - filtersize
+            for x in range(w):
+                trend = back[x]
+                mean = means[x]
+                value = np.sqrt(abs(mean / trend)) * (data[i, y, x] - trend) + mean
+                zero[x] |= trend == 0.0
                 if to_uint16:
-                    if value != value:  # NaN
-                        out[j, y, x] = 0
-                    else:
-                        r = np.trunc(value + (0.5 if value >= 0 else -0.5))  # half away from 0
-                        if r < 0.0:
-                            r = 0.0
-                        elif r > 65535.0:
-                            r = 65535.0
-                        out[j, y, x] = r
+                    r = np.trunc(value + np.copysign(0.5, value))  # halves away from zero
+                    r = min(max(r, 0.0), 65535.0)
+                    out[j, y, x] = r if value == value else 0.0  # NaN (zero trend) -> 0
                 else:
-                    out[j, y, x] = value
-            if pixel_bad:
-                bad[y] += 1
+                    out[j, y, x] = value if trend != 0.0 else np.nan
+        bad[y] = zero.sum()
     return bad.sum()
 
 
