@@ -104,6 +104,12 @@ def _run_imagej(command: str, options: str, images: list[str], out: Path,
         if not sep:
             raise InputError(f"--image takes NAME=FILE; got {item!r}")
         files[name.strip()] = path
+    titles: dict[str, str] = {}
+    if input_dir and (Path(input_dir) / "titles.txt").is_file():
+        for line in (Path(input_dir) / "titles.txt").read_text(encoding="utf-8").splitlines():
+            key, sep, title = line.partition("\t")
+            if sep:
+                titles[key.strip()] = title.strip()
     raw = dialogs.values_from_options(cmd, options)
     inputs = {}
     for p in dialogs.image_params(cmd):
@@ -117,6 +123,8 @@ def _run_imagej(command: str, options: str, images: list[str], out: Path,
             continue
         img = read_image(path)
         img.axes = img.axes.replace("Q", "Z")
+        if p.name in titles:  # the ImageJ title names the outputs, as in-process
+            img.path = titles[p.name]
         inputs[p.name] = _squeeze(img)
     values = dialogs.check_values(cmd, raw)
     ctx = Context(status=lambda s: print(f"{cmd.title}: {s}", file=sys.stderr, flush=True),

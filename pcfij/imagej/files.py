@@ -81,7 +81,8 @@ def write_outputs(outputs: Outputs, folder: str | os.PathLike) -> Path:
                           labels=list(img.labels) if img.labels else None,
                           extra_metadata=extra)
         lines.append(f"image\t{fname}\t{img.title}")
-    for tab in outputs.tables:
+    # the Results table last, so that it is ImageJ's active table afterwards
+    for tab in sorted(outputs.tables, key=lambda t: t.title == "Results"):
         fname = unique(tab.title, ".csv")
         write_table(out / fname, tab.columns, tab.labels)
         lines.append(f"table\t{fname}\t{tab.title}")

@@ -59,11 +59,14 @@ function pcfijTempDir() {
 	return dir;
 }
 
-function pcfijSave(title, path) {
+function pcfijSave(title, dir, name) {
+	// the image as dir/NAME.tif, its title in dir/titles.txt (output titles derive from it)
 	selectImage(title);
 	run("Duplicate...", "title=pcfij-input duplicate");
-	saveAs("Tiff", path);
+	saveAs("Tiff", dir + name + ".tif");
 	close();
+	File.append(name + "\t" + title, dir + "titles.txt");
+	selectImage(title);
 }
 
 function pcfijRun(command, opts, dir) {
@@ -213,11 +216,11 @@ def macro_for(cmd: Command) -> str:
         if p.kind != "image" or not p.imagej:
             continue
         if p is single:
-            lines.append(f'pcfijSave(current, dir + "{p.name}.tif");')
+            lines.append(f'pcfijSave(current, dir, "{p.name}");')
         else:
             v = _var(p)
             lines.append(f"if ({v} != {_q(NONE)}) {{")
-            lines.append(f'\tpcfijSave({v}, dir + "{p.name}.tif");')
+            lines.append(f'\tpcfijSave({v}, dir, "{p.name}");')
             lines.append("}")
     lines.append("pcfijRun(command, opts, dir);")
     lines.append("")

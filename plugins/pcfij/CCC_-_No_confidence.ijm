@@ -32,13 +32,13 @@ v_output = Dialog.getString();
 opts = "" + " dataset1=[" + v_image1 + "]" + " dataset2=[" + v_image2 + "]" + pcfijFlag(v_no_mask, " maskabsent") + " maskdataset=[" + v_mask + "]" + " significantdigits=" + d2s(v_significant_digits, 9) + pcfijFlag(v_intermediates, " showintermediates") + pcfijFlag(v_contributions, " generatecontributionimages") + " device=[" + v_device + "]" + " savefolder=[" + v_output + "]";
 dir = pcfijTempDir();
 if (v_image1 != "*None*") {
-	pcfijSave(v_image1, dir + "image1.tif");
+	pcfijSave(v_image1, dir, "image1");
 }
 if (v_image2 != "*None*") {
-	pcfijSave(v_image2, dir + "image2.tif");
+	pcfijSave(v_image2, dir, "image2");
 }
 if (v_mask != "*None*") {
-	pcfijSave(v_mask, dir + "mask.tif");
+	pcfijSave(v_mask, dir, "mask");
 }
 pcfijRun(command, opts, dir);
 
@@ -69,11 +69,14 @@ function pcfijTempDir() {
 	return dir;
 }
 
-function pcfijSave(title, path) {
+function pcfijSave(title, dir, name) {
+	// the image as dir/NAME.tif, its title in dir/titles.txt (output titles derive from it)
 	selectImage(title);
 	run("Duplicate...", "title=pcfij-input duplicate");
-	saveAs("Tiff", path);
+	saveAs("Tiff", dir + name + ".tif");
 	close();
+	File.append(name + "\t" + title, dir + "titles.txt");
+	selectImage(title);
 }
 
 function pcfijRun(command, opts, dir) {

@@ -29,7 +29,7 @@ v_mode = Dialog.getChoice();
 v_gpu = Dialog.getChoice();
 opts = "" + " reference=[" + v_reference + "]" + " method=[" + v_method + "]" + " margin=" + d2s(v_margin, 9) + " subpixel=[" + v_sub_pixel_method + "]" + " block=" + d2s(v_block, 9) + " order=" + d2s(v_order, 9) + " fill=[" + v_mode + "]" + " device=[" + v_gpu + "]";
 dir = pcfijTempDir();
-pcfijSave(current, dir + "stack.tif");
+pcfijSave(current, dir, "stack");
 pcfijRun(command, opts, dir);
 
 function pcfijFlag(on, text) { if (on) return text; return ""; }
@@ -59,11 +59,14 @@ function pcfijTempDir() {
 	return dir;
 }
 
-function pcfijSave(title, path) {
+function pcfijSave(title, dir, name) {
+	// the image as dir/NAME.tif, its title in dir/titles.txt (output titles derive from it)
 	selectImage(title);
 	run("Duplicate...", "title=pcfij-input duplicate");
-	saveAs("Tiff", path);
+	saveAs("Tiff", dir + name + ".tif");
 	close();
+	File.append(name + "\t" + title, dir + "titles.txt");
+	selectImage(title);
 }
 
 function pcfijRun(command, opts, dir) {

@@ -38,10 +38,10 @@ v_chunk_size = Dialog.getNumber();
 opts = "" + " ref=[" + v_ref + "]" + " moving=[" + v_moving + "]" + pcfijFlag(v_local, " local") + " margin=" + d2s(v_margin, 9) + " window=" + d2s(v_win_size, 9) + " dim=[" + v_dim + "]" + " method=[" + v_method + "]" + " size=" + d2s(v_size, 9) + " device=[" + v_gpu + "]" + " ncore=" + d2s(v_ncore, 9) + pcfijFlag(v_norm, " norm") + " chunk=" + d2s(v_chunk_size, 9);
 dir = pcfijTempDir();
 if (v_ref != "*None*") {
-	pcfijSave(v_ref, dir + "ref.tif");
+	pcfijSave(v_ref, dir, "ref");
 }
 if (v_moving != "*None*") {
-	pcfijSave(v_moving, dir + "moving.tif");
+	pcfijSave(v_moving, dir, "moving");
 }
 pcfijRun(command, opts, dir);
 
@@ -72,11 +72,14 @@ function pcfijTempDir() {
 	return dir;
 }
 
-function pcfijSave(title, path) {
+function pcfijSave(title, dir, name) {
+	// the image as dir/NAME.tif, its title in dir/titles.txt (output titles derive from it)
 	selectImage(title);
 	run("Duplicate...", "title=pcfij-input duplicate");
-	saveAs("Tiff", path);
+	saveAs("Tiff", dir + name + ".tif");
 	close();
+	File.append(name + "\t" + title, dir + "titles.txt");
+	selectImage(title);
 }
 
 function pcfijRun(command, opts, dir) {

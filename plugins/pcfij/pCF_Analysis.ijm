@@ -29,9 +29,9 @@ v_mask = Dialog.getChoice();
 v_device = Dialog.getChoice();
 opts = "" + " radius=" + d2s(v_radius, 9) + " points=" + d2s(v_npoints, 9) + " bins=" + d2s(v_nbins, 9) + " bleach_filter=" + d2s(v_bleach_filter, 9) + pcfijFlag(v_pow2, " pow2") + pcfijFlag(v_smooth, " smooth") + " mask=[" + v_mask + "]" + " device=[" + v_device + "]";
 dir = pcfijTempDir();
-pcfijSave(current, dir + "data.tif");
+pcfijSave(current, dir, "data");
 if (v_mask != "*None*") {
-	pcfijSave(v_mask, dir + "mask.tif");
+	pcfijSave(v_mask, dir, "mask");
 }
 pcfijRun(command, opts, dir);
 
@@ -62,11 +62,14 @@ function pcfijTempDir() {
 	return dir;
 }
 
-function pcfijSave(title, path) {
+function pcfijSave(title, dir, name) {
+	// the image as dir/NAME.tif, its title in dir/titles.txt (output titles derive from it)
 	selectImage(title);
 	run("Duplicate...", "title=pcfij-input duplicate");
-	saveAs("Tiff", path);
+	saveAs("Tiff", dir + name + ".tif");
 	close();
+	File.append(name + "\t" + title, dir + "titles.txt");
+	selectImage(title);
 }
 
 function pcfijRun(command, opts, dir) {

@@ -19,7 +19,7 @@ v_output_type = Dialog.getChoice();
 v_mean = Dialog.getChoice();
 opts = "" + " filter=" + d2s(v_filtersize, 9) + " type=[" + v_output_type + "]" + " mean=[" + v_mean + "]";
 dir = pcfijTempDir();
-pcfijSave(current, dir + "data.tif");
+pcfijSave(current, dir, "data");
 pcfijRun(command, opts, dir);
 
 function pcfijFlag(on, text) { if (on) return text; return ""; }
@@ -49,11 +49,14 @@ function pcfijTempDir() {
 	return dir;
 }
 
-function pcfijSave(title, path) {
+function pcfijSave(title, dir, name) {
+	// the image as dir/NAME.tif, its title in dir/titles.txt (output titles derive from it)
 	selectImage(title);
 	run("Duplicate...", "title=pcfij-input duplicate");
-	saveAs("Tiff", path);
+	saveAs("Tiff", dir + name + ".tif");
 	close();
+	File.append(name + "\t" + title, dir + "titles.txt");
+	selectImage(title);
 }
 
 function pcfijRun(command, opts, dir) {
