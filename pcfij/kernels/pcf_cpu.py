@@ -82,27 +82,33 @@ def binned_cross_spectra(spec, centre, neighbour, wr, wi, fblock, sub, a_out, b_
 def mean_subtracted_traces(flat, out):  # pragma: no cover - compiled
     """Transpose ``flat`` (T, npixels) into ``out`` (npixels, T) float32 minus pixel means.
 
-    Returns the float64 means (exact sums of the samples divided by T).
+    Returns the float64 means (exact sums of the samples divided by T). Works on tiles of
+    64 pixels x 64 frames through a small buffer, so reads and writes stay cache-friendly.
     """
     ntimes, npix = flat.shape
     means = np.zeros(npix, np.float64)
-    tile = 32
-    ntiles = (npix + tile - 1) // tile
+    tp, tt = 64, 64
+    ntiles = (npix + tp - 1) // tp
     for it in numba.prange(ntiles):
-        p0 = it * tile
-        p1 = min(npix, p0 + tile)
-        acc = np.zeros(p1 - p0, np.float64)
-        for t in range(ntimes):
-            for p in range(p0, p1):
-                acc[p - p0] += flat[t, p]
-        for p in range(p0, p1):
-            means[p] = acc[p - p0] / ntimes
-        for t0 in range(0, ntimes, 256):
-            t1 = min(ntimes, t0 + 256)
-            for p in range(p0, p1):
-                m = means[p]
+        p0 = it * tp
+        w = min(npix, p0 + tp) - p0
+        acc = np.zeros(tp, np.float64)
+        buf = np.empty((tt, tp), np.float64)
+        for t0 in range(0, ntimes, tt):
+            t1 = min(ntimes, t0 + tt)
+            for t in range(t0, t1):
+                for j in range(w):
+                    v = np.float64(flat[t, p0 + j])
+                    buf[t - t0, j] = v
+                    acc[j] += v
+            for j in range(w):
                 for t in range(t0, t1):
-                    out[p, t] = flat[t, p] - m
+                    out[p0 + j, t] = buf[t - t0, j]
+        for j in range(w):
+            m = acc[j] / ntimes
+            means[p0 + j] = m
+            for t in range(ntimes):
+                out[p0 + j, t] = np.float32(np.float64(out[p0 + j, t]) - m)
     return means
 
 
