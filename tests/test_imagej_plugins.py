@@ -5,7 +5,6 @@ timeouts), outputs checked against the engines."""
 from __future__ import annotations
 
 import csv
-from pathlib import Path
 
 import numpy as np
 import pytest

@@ -129,6 +129,9 @@ function pcfijTable(path, title) {
 			}
 		}
 		updateResults();
+	} else if (is("batch mode")) {
+		// batch mode: Table.open would replace the Results table; leave the CSV file
+		print(title + " table: " + path);
 	} else {
 		name = File.getName(path);
 		Table.open(path);
