@@ -8,7 +8,8 @@
    ipCF radius 6 / 32 points / 32 bins, write to Zarr, under a memory limit; reports pair
    correlations per second and peak RSS against the limit.
 4. Measures the per-pair cost at the tutorial challenge's trace length (18,432 raw frames,
-   bleach filter 1,024 -> 16,384 frames) on one 64 x 64 block, and projects the time of the
+   bleach filter 1,024 -> 16,384 frames) on one block of the size the planner chooses for the
+   challenge at ``--memory-limit 4GB`` (128 x 128 result pixels), and projects the time of the
    challenge (1024 x 512 result pixels, 16,777,216 pair correlations) on this machine as
    read time (challenge bytes / measured read throughput) + compute time (pairs / measured
    pair rate at T = 16,384, which includes bleaching correction, FFTs and halo overhead),
@@ -40,6 +41,7 @@ BLEACH = 256
 CHALLENGE_PAIRS = 16_777_216
 CHALLENGE_PIXELS = (1024, 512)
 CHALLENGE_FRAMES, CHALLENGE_BLEACH = 16384, 1024
+CHALLENGE_LIMIT = "4GB"  # as in the example command; the tutorial's laptop has 8 GB
 
 
 def generate(folder: Path) -> None:
@@ -169,8 +171,15 @@ def main(argv=None) -> int:
 
         # ---- per-pair cost at the challenge's trace length
         tc = CHALLENGE_FRAMES + 2 * CHALLENGE_BLEACH
+        # the block the planner chooses for the challenge under CHALLENGE_LIMIT
+        from pcfij.blocks.plan import make_plan, parse_memory
+
+        ch, cw = CHALLENGE_PIXELS
+        cplan = make_plan((tc, ch + 12, cw + 12), radius=6, frames=CHALLENGE_FRAMES, itemsize=2,
+                          npoints=32, nbins=30, bleach=True,
+                          budget=parse_memory(CHALLENGE_LIMIT) - current_rss())
         rng = np.random.default_rng(1)
-        blk = rng.poisson(200, (tc, 64 + 12, 64 + 12)).astype(np.uint16)
+        blk = rng.poisson(200, (tc, cplan.by + 12, cplan.bx + 12)).astype(np.uint16)
         t0 = time.perf_counter()
         sc = run_blocked_ipcf(
             blk,
@@ -179,14 +188,15 @@ def main(argv=None) -> int:
             npoints=32,
             nbins=32,
             bleach_filter=CHALLENGE_BLEACH,
-            memory_limit="4GB",
+            memory_limit=CHALLENGE_LIMIT,
             progress=False,
             device="cpu",
         )
         cwall = time.perf_counter() - t0
         rate16k = sc["pairs"] / sc["compute_seconds"]
         print(
-            f"challenge trace length: one 64x64 block x {tc} frames (bleach "
+            f"challenge trace length: one {cplan.by}x{cplan.bx} block (the planner's block for "
+            f"the challenge at --memory-limit {CHALLENGE_LIMIT}) x {tc} frames (bleach "
             f"{CHALLENGE_BLEACH} -> {CHALLENGE_FRAMES}): {sc['pairs']:,} pairs in "
             f"{sc['compute_seconds']:.1f} s = {rate16k:,.0f} pairs/s (wall {cwall:.1f} s)"
         )
@@ -196,7 +206,7 @@ def main(argv=None) -> int:
 
     ch, cw = CHALLENGE_PIXELS
     in_bytes = tc * (ch + 12) * (cw + 12) * 2
-    halo = s["bytes_read"] / (T * H * W * 2)
+    halo = (cplan.by + 12) * (cplan.bx + 12) / (cplan.by * cplan.bx)  # re-read halo
     read_mbs = max(read_mbs, s["bytes_read"] / 1e6 / max(s["read_seconds"], 1e-9))
     read_proj = in_bytes * halo / 1e6 / read_mbs
     compute_proj = CHALLENGE_PAIRS / rate16k
