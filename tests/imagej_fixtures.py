@@ -87,7 +87,37 @@ def imagej_display():
         atexit.register(_stop_xvfb)  # registered before Java starts: runs after its shutdown
         os.environ["DISPLAY"] = display
     sess = start_imagej(mode="interactive")
+    _start_dialog_watchdog()
     yield sess
+
+
+dismissed_dialogs: list[str] = []
+
+
+def _start_dialog_watchdog() -> None:
+    """Close any modal dialog ImageJ opens (error dialogs, macro errors) so that a failing
+    test fails instead of hanging; their titles are kept in :data:`dismissed_dialogs`."""
+    import threading
+
+    from pcfij.imagej.convert import jclass
+
+    if any(t.name == "pcfij-dialog-watchdog" for t in threading.enumerate()):
+        return
+    Window = jclass("java.awt.Window")
+    Dialog = jclass("java.awt.Dialog")
+
+    def watch():
+        stop = threading.Event()
+        while not stop.wait(0.1):
+            try:
+                for w in Window.getWindows():
+                    if isinstance(w, Dialog) and w.isVisible() and w.isModal():
+                        dismissed_dialogs.append(str(w.getTitle()))
+                        w.dispose()
+            except Exception:
+                pass
+
+    threading.Thread(target=watch, name="pcfij-dialog-watchdog", daemon=True).start()
 
 
 def run_python(code: str, *, env_extra: dict | None = None, display: bool = False,

@@ -6,9 +6,6 @@ compared with the engine called directly on the same arrays.
 
 from __future__ import annotations
 
-import threading
-import time
-
 import numpy as np
 import pytest
 
@@ -382,35 +379,24 @@ def test_error_wrong_type_and_sizes(ij):
 
 
 def test_error_dialog_is_shown_and_closed(ij):
-    """With error dialogs on, the message appears in an ImageJ dialog; closing it goes on."""
+    """With error dialogs on, the message appears in an ImageJ dialog (closed by the
+    fixture's watchdog, as a user pressing OK); ImageJ goes on."""
     from pcfij.imagej import bridge, run_command
-    from pcfij.imagej.convert import jclass
+    from tests import imagej_fixtures
 
-    Window = jclass("java.awt.Window")
-    Dialog = jclass("java.awt.Dialog")
-    seen = []
-    stop = threading.Event()
-
-    def dismiss():
-        deadline = time.monotonic() + 120
-        while not stop.is_set() and time.monotonic() < deadline:
-            for w in Window.getWindows():
-                if isinstance(w, Dialog) and w.isVisible() and \
-                        str(w.getTitle()) == "pCF Analysis":
-                    seen.append(str(w.getTitle()))
-                    w.dispose()
-                    return
-            stop.wait(0.05)
-
+    before = len(imagej_fixtures.dismissed_dialogs)
     bridge.set_error_dialogs(True)
-    th = threading.Thread(target=dismiss, daemon=True)
-    th.start()
     try:
         with pytest.raises(InputError):
             run_command("pCF Analysis", "radius=2")
     finally:
-        stop.set()
         bridge.set_error_dialogs(False)
-        th.join(10)
-    assert seen == ["pCF Analysis"]
+    assert imagej_fixtures.dismissed_dialogs[before:] == ["pCF Analysis"]
     _assert_usable(ij)
+
+
+def test_no_unexpected_dialogs(ij):
+    """No other test left an ImageJ dialog open (macro or error dialogs)."""
+    from tests import imagej_fixtures
+
+    assert [t for t in imagej_fixtures.dismissed_dialogs if t != "pCF Analysis"] == []
