@@ -61,6 +61,9 @@ class Param:
         unless ``optional`` is True.
     optional : bool
         The value may be None (e.g. "no mask").
+    aliases : tuple of str
+        Other macro keys accepted for this parameter (e.g. ``image1`` for the plugin's
+        ``dataset1``); options are rewritten to :attr:`macro_key` before dialogs read them.
     imagej : bool
         Show this parameter in the ImageJ dialog (False for CLI-only options such as
         output paths).
@@ -78,6 +81,7 @@ class Param:
     cli: str | None = None
     optional: bool = False
     imagej: bool = True
+    aliases: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -305,6 +309,28 @@ class Command:
         return {k: v for k, v in given.items() if v is not None}
 
     # ------------------------------------------------------------------ ImageJ macro options
+    def canonical_macro_options(self, options: str | None) -> str | None:
+        """Rewrite alias keys (:attr:`Param.aliases`) to the parameters' macro keys.
+
+        The canonical key wins when both are given. Other text is kept as it is.
+        """
+        if not options:
+            return options
+        alias = {a.lower(): p.macro_key for p in self.params if p.imagej for a in p.aliases}
+        if not alias:
+            return options
+        tokens = _split_macro_options(options)
+        parts = []
+        for key, value in tokens.items():
+            canon = alias.get(key, key)
+            if canon != key and canon in tokens:
+                continue
+            if value is None:
+                parts.append(canon)
+            else:
+                parts.append(f"{canon}=[{value}]" if " " in value else f"{canon}={value}")
+        return " ".join(parts)
+
     def parse_macro_options(self, options: str | None) -> dict[str, Any]:
         """Read an ImageJ macro option string (``"radius=4 points=16 pow2 image1=[a b.tif]"``).
 
@@ -312,7 +338,7 @@ class Command:
         like ImageJ check boxes; missing keys of other kinds keep their defaults.
         Brackets quote values with spaces, as ImageJ writes them.
         """
-        tokens = _split_macro_options(options or "")
+        tokens = _split_macro_options(self.canonical_macro_options(options) or "")
         out: dict[str, Any] = {}
         for p in self.params:
             if not p.imagej:

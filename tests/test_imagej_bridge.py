@@ -271,6 +271,12 @@ def test_ccc_commands_match_engine(ij):
     ref2 = ccc(a, b, mask, scale=(0.2, 0.2), confidence=False, device="cpu")
     n, mean = out.split()
     assert n == "1" and float(mean) == pytest.approx(ref2.mean, rel=1e-3)
+    # the issue's key names (image1/image2/mask) are accepted as aliases of the plugin's
+    out = ij.run_macro(
+        'run("Colocalization by Cross Correlation", "image1=ch1 image2=ch2 mask=[cell mask] '
+        'device=cpu"); return "" + nResults + " " + getResult("Mean (micron)", 0);')
+    n, mean = out.split()
+    assert n == "1" and float(mean) == pytest.approx(ref.mean, rel=1e-3)
     res = run_command("Just Cross Correlation", "dataset1=ch1 dataset2=ch2 maskabsent")
     ref3 = cross_correlation_profile(a, b, None, scale=(0.2, 0.2), device="cpu")
     np.testing.assert_allclose(res.tables["Results"]["Original CC"], ref3.original, rtol=1e-6)

@@ -72,3 +72,12 @@ def test_registry_has_unique_names_and_macro_keys():
 def test_split_macro_options_inverts_imagej_quoting(d):
     text = " ".join(f"{k}=[{v}]" if " " in v else f"{k}={v}" for k, v in d.items())
     assert _split_macro_options(text) == {k: v for k, v in d.items()}
+
+
+def test_macro_key_aliases_are_rewritten():
+    from pcfij.ccc.commands import CCC
+
+    text = CCC.canonical_macro_options("image1=[a b] image2=c mask=m generatecontributionimages")
+    assert text == "dataset1=[a b] dataset2=c maskdataset=m generatecontributionimages"
+    # the canonical key wins when both are given
+    assert CCC.parse_macro_options("image1=x dataset1=y dataset2=z")["image1"] == "y"

@@ -11,16 +11,16 @@ from __future__ import annotations
 from pcfij.params import REQUIRED, Command, Param
 
 _IMAGE1 = Param("image1", "image", REQUIRED, "first image (2D/3D, optionally a time series)",
-                key="dataset1")
+                key="dataset1", aliases=("image1",))
 _IMAGE2 = Param("image2", "image", REQUIRED, "second image, same size as the first",
-                key="dataset2")
+                key="dataset2", aliases=("image2",))
 _NO_MASK = Param("no_mask", "bool", False,
                  "analyse the whole image without a mask (not recommended: without a mask the "
                  "cell-to-cell correlation is not removed)", key="maskabsent")
 _MASK = Param("mask", "image", None,
               "mask of every place the signal could be (non-zero = inside); same size as the "
               "images or as one frame of a time series", key="maskdataset", cli="--mask",
-              optional=True)
+              optional=True, aliases=("mask",))
 _SCALE = Param("scale", "floats", None,
                "pixel size x,y[,z] in calibrated units (default: the TIFF calibration, else 1)",
                optional=True, imagej=False)

@@ -195,6 +195,10 @@ def _execute(cmd: Command, runner: Callable, title: str) -> CommandResult:
     Macro = jclass("ij.Macro")
     options = Macro.getOptions()
     options = None if options is None else str(options)
+    canonical = cmd.canonical_macro_options(options)
+    if canonical != options:  # alias keys (e.g. image1= for dataset1=) for the dialog too
+        Macro.setOptions(canonical)
+        options = canonical
     current = WM.getCurrentImage()
     titles = [str(t) for t in (WM.getImageTitles() or [])]
     if current is not None and str(current.getTitle()) not in titles:
