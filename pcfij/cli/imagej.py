@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import sys
 from pathlib import Path
 
@@ -14,15 +13,17 @@ PLUGIN_SUBDIR = "pcfij"
 PYTHON_FILE = "pcfij-python.txt"
 
 
-def plugins_source() -> Path:
-    """The repository's ``plugins/`` folder (holding ``pcfij/*.ijm``)."""
-    here = Path(__file__).resolve().parents[2] / "plugins"
-    if (here / PLUGIN_SUBDIR).is_dir():
-        return here
-    raise InputError(
-        f"the pcfij plugins folder was not found next to the package ({here}); install pcfij "
-        "from its source tree (`pip install -e .`) to use install-plugins"
-    )
+def plugin_texts() -> dict[str, bytes]:
+    """The drop-in plugin files: the repository's ``plugins/pcfij`` when pcfij runs from its
+    source tree, else generated from the command declarations (the same text; a test keeps
+    the two identical)."""
+    here = Path(__file__).resolve().parents[2] / "plugins" / PLUGIN_SUBDIR
+    if here.is_dir():
+        return {f.name: f.read_bytes() for f in sorted(here.iterdir())
+                if f.is_file() and f.name != PYTHON_FILE}
+    from pcfij.imagej.plugingen import plugin_files
+
+    return {name: text.encode("utf-8") for name, text in plugin_files().items()}
 
 
 def install_plugins(destination: str | os.PathLike, python: str | None = None,
@@ -42,15 +43,14 @@ def install_plugins(destination: str | os.PathLike, python: str | None = None,
             "holding plugins/) or the plugins folder itself"
         )
     target = plugins / PLUGIN_SUBDIR
-    src = plugins_source() / PLUGIN_SUBDIR
-    target.mkdir(exist_ok=True)
-    for f in sorted(src.iterdir()):
-        if not f.is_file() or f.name == PYTHON_FILE:
-            continue
-        out = target / f.name
-        if out.exists() and not force and out.read_bytes() != f.read_bytes():
+    files = plugin_texts()
+    for name, data in files.items():
+        out = target / name
+        if out.exists() and not force and out.read_bytes() != data:
             raise InputError(f"{out} exists and differs; use --force to replace it")
-        shutil.copyfile(f, out)
+    target.mkdir(exist_ok=True)
+    for name, data in files.items():
+        (target / name).write_bytes(data)
     py = Path(python or sys.executable)
     if not py.exists():
         raise InputError(f"Python interpreter {py} does not exist")
