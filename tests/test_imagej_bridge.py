@@ -55,10 +55,19 @@ def _log():
 
 
 def _show(data, axes, title, cal=None):
+    import time
+
     from pcfij.imagej import to_imageplus
+    from pcfij.imagej.convert import jclass
 
     imp = to_imageplus(data, axes, cal, title=title)
     imp.show()
+    # ImageJ makes a shown window the current image on the AWT event thread: wait for it,
+    # so tests that use "the current image" do not race with window activation
+    wm = jclass("ij.WindowManager")
+    deadline = time.monotonic() + 10
+    while wm.getCurrentImage() != imp and time.monotonic() < deadline:
+        time.sleep(0.01)
     return imp
 
 
@@ -366,9 +375,9 @@ def test_error_wrong_type_and_sizes(ij):
     rgb.show()
     with pytest.raises(TypeError, match="RGB"):
         run_command("pCF Analysis", "radius=2", rgb)
-    _show(np.zeros((10, 10), np.float32), "YX", "single")
+    single = _show(np.zeros((10, 10), np.float32), "YX", "single")
     with pytest.raises(InputError, match="time series"):
-        run_command("pCF Analysis", "radius=2")
+        run_command("pCF Analysis", "radius=2", single)
     a, b = _pair()
     _show(a, "YX", "big")
     _show(b[:30, :30], "YX", "small")
