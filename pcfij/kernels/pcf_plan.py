@@ -72,12 +72,12 @@ def compute_bin_weights(
     wr = np.empty((nfreq, len(bins)), np.float64)
     wi = np.empty((nfreq, len(bins)), np.float64)
     for k, (s, e) in enumerate(zip(starts, stops)):
-        # sum over tau in [s, e) of exp(2 pi i f tau / T), in closed form where stable
-        tau = np.arange(s, e, dtype=np.float64)
-        if e - s <= 64:
-            phase = 2.0 * np.pi * np.outer(freq, tau) / ntimes
-            wr[:, k] = np.cos(phase).sum(axis=1)
-            wi[:, k] = np.sin(phase).sum(axis=1)
+        # sum over tau in [s, e) of exp(2 pi i f tau / T): exact phases (integer f * tau
+        # reduced mod T) for single delays, the geometric series' closed form otherwise
+        if e - s == 1:
+            phase = 2.0 * np.pi * ((np.arange(nfreq, dtype=np.int64) * s) % ntimes) / ntimes
+            wr[:, k] = np.cos(phase)
+            wi[:, k] = np.sin(phase)
         else:
             wr[:, k], wi[:, k] = _geometric_phase_sum(freq, s, e, ntimes)
         scale = factor / (ntimes * (e - s))
