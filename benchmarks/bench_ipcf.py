@@ -103,9 +103,12 @@ def main() -> None:
     total_pairs = oh * oh * npoints
     args.rows = min(args.rows or oh, oh)
 
-    t0 = time.perf_counter()
-    fast = ipcf(data, radius, npoints, nbins, device="cpu")
-    t_fast = time.perf_counter() - t0
+    times = []
+    for _ in range(4):  # the first call also pays one-time costs (FFT plans, fresh memory)
+        t0 = time.perf_counter()
+        fast = ipcf(data, radius, npoints, nbins, device="cpu")
+        times.append(time.perf_counter() - t0)
+    t_cold, t_fast = times[0], min(times[1:])
 
     with threadpool_limits(limits=1):
         t0 = time.perf_counter()
@@ -123,11 +126,13 @@ def main() -> None:
     print(f"baseline (NumPy, 1 thread): forward FFTs {t_base_fft:.2f} s + "
           f"{per_pair_base * 1e6:.1f} us per pair (timed on {base_pairs} pairs) "
           f"-> {t_base:7.2f} s for the image")
-    print(f"pcfij ipcf(device='cpu', {ncores} cores): {t_fast:7.2f} s "
+    print(f"pcfij ipcf(device='cpu', {ncores} cores): first call {t_cold:.2f} s, "
+          f"best of the next 3 {t_fast:.2f} s "
           f"= {t_fast / total_pairs * 1e6:6.2f} us per pair wall, "
           f"{t_fast * ncores / total_pairs * 1e6:6.2f} us per pair per core")
     print(f"max |pcfij - baseline| on the timed rows: {err:.2e}")
-    print(f"speed-up vs baseline: {t_base / t_fast:6.1f}x  (target >= 15x)")
+    print(f"speed-up vs baseline: {t_base / t_fast:6.1f}x warm, {t_base / t_cold:.1f}x first call"
+          "  (target >= 15x)")
 
     if gpu_available():
         gdata = simulate_channel(args.frames, args.gpu_size, seed=8)
