@@ -125,6 +125,11 @@ def _parse_roi(text: str, shape) -> tuple[slice, slice]:
 
 
 def _run_blocked(v: dict) -> int:
+    if v["mask"]:
+        raise InputError(
+            "--mask is not supported for big-data (blocked) runs; analyse with an in-memory "
+            "output folder, or restrict the region with --roi"
+        )
     try:
         from pcfij.blocks.pipeline import run_blocked_ipcf
     except ImportError as exc:  # pragma: no cover - the io extra is missing
