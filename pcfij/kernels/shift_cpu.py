@@ -106,18 +106,26 @@ def sub1d(vals, method, p1):  # pragma: no cover - compiled
 
 
 @numba.njit(cache=True)
-def sub2d(m, method, p2):  # pragma: no cover - compiled
-    """Sub-pixel (x, y) of the maximum of a small square patch."""
+def _argmax2d(m):  # pragma: no cover - compiled
+    """(row, column) of the first maximum of a 2D array (row-major scan)."""
     h, w = m.shape
-    y0 = 0
-    x0 = 0
+    yi = 0
+    xi = 0
     best = m[0, 0]
     for i in range(h):
         for j in range(w):
             if m[i, j] > best:
                 best = m[i, j]
-                y0 = i
-                x0 = j
+                yi = i
+                xi = j
+    return yi, xi
+
+
+@numba.njit(cache=True)
+def sub2d(m, method, p2):  # pragma: no cover - compiled
+    """Sub-pixel (x, y) of the maximum of a small square patch."""
+    h, w = m.shape
+    y0, x0 = _argmax2d(m)
     xp = float(x0)
     yp = float(y0)
     h1 = h - 1
@@ -180,15 +188,7 @@ def locate(m, sub_pixel, method, dim, size, p1, p2):  # pragma: no cover - compi
     tested one after the other on the running position, as ``locate_peak`` does.
     """
     h, w = m.shape
-    yi = 0
-    xi = 0
-    best = m[0, 0]
-    for i in range(h):
-        for j in range(w):
-            if m[i, j] > best:
-                best = m[i, j]
-                yi = i
-                xi = j
+    yi, xi = _argmax2d(m)
     xp = float(xi)
     yp = float(yi)
     if not sub_pixel:
