@@ -79,32 +79,36 @@ def binned_cross_spectra(spec, centre, neighbour, wr, wi, fblock, sub, a_out, b_
 
 
 @numba.njit(parallel=True, cache=True)
-def mean_subtracted_traces(flat, out):  # pragma: no cover - compiled
-    """Transpose ``flat`` (T, npixels) into ``out`` (npixels, T) float32 minus pixel means.
+def mean_subtracted_traces(tile, out):  # pragma: no cover - compiled
+    """Transpose ``tile`` (T, h, w) into ``out`` (h * w, T) float32 minus pixel means.
 
-    Returns the float64 means (exact sums of the samples divided by T). Works on tiles of
-    64 pixels x 64 frames through a small buffer, so reads and writes stay cache-friendly.
+    ``tile`` may be a strided view (a tile of a bigger array): it is read in place, with no
+    copy. Returns the float64 means (exact sums of the samples divided by T). Works on
+    blocks of 64 pixels x 64 frames through a small buffer, so reads and writes stay
+    cache-friendly.
     """
-    ntimes, npix = flat.shape
+    ntimes, h, w = tile.shape
+    npix = h * w
     means = np.zeros(npix, np.float64)
     tp, tt = 64, 64
     ntiles = (npix + tp - 1) // tp
     for it in numba.prange(ntiles):
         p0 = it * tp
-        w = min(npix, p0 + tp) - p0
+        n = min(npix, p0 + tp) - p0
         acc = np.zeros(tp, np.float64)
         buf = np.empty((tt, tp), np.float64)
         for t0 in range(0, ntimes, tt):
             t1 = min(ntimes, t0 + tt)
             for t in range(t0, t1):
-                for j in range(w):
-                    v = np.float64(flat[t, p0 + j])
+                for j in range(n):
+                    p = p0 + j
+                    v = np.float64(tile[t, p // w, p % w])
                     buf[t - t0, j] = v
                     acc[j] += v
-            for j in range(w):
+            for j in range(n):
                 for t in range(t0, t1):
                     out[p0 + j, t] = buf[t - t0, j]
-        for j in range(w):
+        for j in range(n):
             m = acc[j] / ntimes
             means[p0 + j] = m
             for t in range(ntimes):

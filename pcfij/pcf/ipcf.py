@@ -230,10 +230,9 @@ def _traces(tile: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Return mean-subtracted float32 traces (npixels, T) and their float64 means."""
     from pcfij.kernels.pcf_cpu import mean_subtracted_traces
 
-    ntimes = tile.shape[0]
-    flat = tile.reshape(ntimes, -1)
-    traces = np.empty((flat.shape[1], ntimes), np.float32)
-    means = mean_subtracted_traces(flat, traces)
+    ntimes, h, w = tile.shape
+    traces = np.empty((h * w, ntimes), np.float32)
+    means = mean_subtracted_traces(tile, traces)  # reads the strided tile in place
     return traces, means
 
 
