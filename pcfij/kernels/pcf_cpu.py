@@ -116,6 +116,28 @@ def mean_subtracted_traces(tile, out):  # pragma: no cover - compiled
     return means
 
 
+@numba.njit(parallel=True, cache=True)
+def mean_subtracted_rows(rows, pix, ntimes, out):  # pragma: no cover - compiled
+    """``out[i] = rows[pix[i], :ntimes] - mean`` as float32; returns the float64 means.
+
+    The same arithmetic as :func:`mean_subtracted_traces` (sum in float64 in time order,
+    subtraction in float64, rounding to float32), on pixel-major input.
+    """
+    n = pix.shape[0]
+    means = np.empty(n, np.float64)
+    for i in numba.prange(n):
+        src = rows[pix[i]]
+        acc = 0.0
+        for t in range(ntimes):
+            acc += np.float64(src[t])
+        m = acc / ntimes
+        means[i] = m
+        dst = out[i]
+        for t in range(ntimes):
+            dst[t] = np.float32(np.float64(src[t]) - m)
+    return means
+
+
 @numba.njit(nogil=True, cache=True)
 def finish_batch(
     a, b, norm, out_fwd, out_rev, cls_idx, pts_fwd, nfwd, pts_rev, nrev, do_smooth, result

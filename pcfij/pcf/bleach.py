@@ -32,11 +32,12 @@ from pcfij.errors import InputError, InputTypeError
 
 
 @numba.njit(parallel=True, cache=True)
-def _correct(data, filtersize, exact_mean, int_data, to_uint16, out):  # pragma: no cover - compiled
+def _correct(data, filtersize, exact_mean, int_data, to_uint16, pixel_major, out, out_pm):  # noqa: E501
+    """The correction; writes ``out`` (T', H, W), or ``out_pm`` (H * W, T') if ``pixel_major``."""
     n, h, w = data.shape
     f0 = 1.0 / filtersize
     f1 = 1.0 - f0
-    nout = out.shape[0]
+    nout = n - 2 * filtersize
     bad = np.zeros(h, np.int64)
     for y in numba.prange(h):
         a = np.empty((n, w), np.float64)
@@ -77,9 +78,13 @@ def _correct(data, filtersize, exact_mean, int_data, to_uint16, out):  # pragma:
                 if to_uint16:
                     r = np.trunc(value + np.copysign(0.5, value))  # halves away from zero
                     r = min(max(r, 0.0), 65535.0)
-                    out[j, y, x] = r if value == value else 0.0  # NaN (zero trend) -> 0
+                    r = r if value == value else 0.0  # NaN (zero trend) -> 0
                 else:
-                    out[j, y, x] = value if trend != 0.0 else np.nan
+                    r = value if trend != 0.0 else np.nan
+                if pixel_major:
+                    out_pm[y * w + x, j] = r
+                else:
+                    out[j, y, x] = r
         bad[y] = zero.sum()
     return bad.sum()
 
@@ -90,6 +95,7 @@ def correct_bleaching(
     *,
     output: str = "uint16",
     mean: str = "integer",
+    layout: str = "frames",
 ) -> np.ndarray:
     """Correct an image time series for photobleaching, pixel by pixel.
 
@@ -105,6 +111,9 @@ def correct_bleaching(
         Output sample type (see module notes).
     mean : {"integer", "exact"}
         How the trace mean is computed (see module notes).
+    layout : {"frames", "pixels"}
+        ``"frames"``: the usual (T', H, W). ``"pixels"``: one row per pixel, shape
+        (H * W, T') in row-major pixel order, which :func:`pcfij.pcf.ipcf` reads fastest.
 
     Returns
     -------
@@ -121,7 +130,12 @@ def correct_bleaching(
         raise InputError(f"output must be 'uint16' or 'float32'; got {output!r}")
     if mean not in ("integer", "exact"):
         raise InputError(f"mean must be 'integer' or 'exact'; got {mean!r}")
+    if layout not in ("frames", "pixels"):
+        raise InputError(f"layout must be 'frames' or 'pixels'; got {layout!r}")
     filtersize = int(filtersize)
+    if filtersize == 0 and layout == "pixels":
+        arr = arr.reshape(arr.shape[0], -1).T
+        return np.ascontiguousarray(arr if output == "uint16" else arr.astype(np.float32))
     if filtersize == 0:
         return arr if output == "uint16" or arr.dtype == np.float32 else arr.astype(np.float32)
     nout = arr.shape[0] - 2 * filtersize
@@ -132,11 +146,16 @@ def correct_bleaching(
         )
     if arr.dtype.kind == "f" and not np.all(np.isfinite(arr)):
         raise InputError("data contain NaN or infinite values; remove or replace them first")
-    out = np.empty((nout,) + arr.shape[1:], np.uint16 if output == "uint16" else np.float32)
+    dtype = np.uint16 if output == "uint16" else np.float32
+    pixel_major = layout == "pixels"
+    h, w = arr.shape[1:]
+    out = np.empty((0, 0, 0) if pixel_major else (nout, h, w), dtype)
+    out_pm = np.empty((h * w, nout) if pixel_major else (0, 0), dtype)
     int_data = arr.dtype.kind in "ui"
     if int_data and arr.dtype.itemsize > 4:
         arr = arr.astype(np.int64)
-    nbad = _correct(arr, filtersize, mean == "exact", int_data, output == "uint16", out)
+    nbad = _correct(arr, filtersize, mean == "exact", int_data, output == "uint16", pixel_major,
+                    out, out_pm)
     if nbad:
         warnings.warn(
             f"{nbad} pixel(s) have a zero intensity trend (e.g. all-zero traces); their "
@@ -144,4 +163,4 @@ def correct_bleaching(
             RuntimeWarning,
             stacklevel=2,
         )
-    return out
+    return out_pm if pixel_major else out

@@ -133,11 +133,13 @@ def ipcf(
                 f"{arr.shape[0] - 2 * values['bleach_filter']} of {arr.shape[0]} frames; "
                 f"at least {MIN_FRAMES} are needed: use a smaller --bleach-filter"
             )
-        arr = correct_bleaching(arr, values["bleach_filter"], output="uint16")
-    ntimes = arr.shape[0]
+    rows = None  # bleach-corrected traces, one row per pixel (contiguous reads per tile)
+    if values["bleach_filter"]:
+        rows = correct_bleaching(arr, values["bleach_filter"], output="uint16", layout="pixels")
+    ntimes = arr.shape[0] if rows is None else rows.shape[1]
     if values["pow2"]:
         ntimes = pow2_frames(ntimes)
-        arr = arr[:ntimes]
+        arr = arr[:ntimes] if rows is None else arr
     bins = ipcf_bins(ntimes, nbins)
     coords = circle(radius, npoints)
     classes = offset_classes(coords)
@@ -159,17 +161,22 @@ def ipcf(
             y1 = min(oh, y0 + tile)
             for x0 in range(0, ow, tile):
                 x1 = min(ow, x0 + tile)
-                block = arr[:, y0 : y1 + 2 * radius, x0 : x1 + 2 * radius]
-                traces, means = _traces(block)
+                bh, bw = y1 - y0 + 2 * radius, x1 - x0 + 2 * radius
+                if rows is None:
+                    traces, means = _traces(arr[:, y0 : y0 + bh, x0 : x0 + bw])
+                else:
+                    pix = (np.arange(y0, y0 + bh)[:, None] * width
+                           + np.arange(x0, x0 + bw)[None, :]).ravel()
+                    traces, means = _traces_from_rows(rows, pix, ntimes)
                 with np.errstate(divide="ignore"):
                     inv = np.where(means != 0.0, 1.0 / np.where(means != 0.0, means, 1.0), np.nan)
                 centre_ok = None
                 if mask_arr is not None:
                     centre_ok = mask_arr[y0 : y1 + 2 * radius, x0 : x1 + 2 * radius]
-                zmap = (means == 0.0).reshape(block.shape[1:])
+                zmap = (means == 0.0).reshape(bh, bw)
                 zero[y0:y1, x0:x1] = zmap[radius:-radius, radius:-radius]
                 result[y0:y1, x0:x1] = ipcf_tile(
-                    traces, inv, block.shape[1], block.shape[2], radius, classes, npoints, wr,
+                    traces, inv, bh, bw, radius, classes, npoints, wr,
                     wi, centre_ok, values["smooth"], report,
                 )
                 del traces
@@ -233,6 +240,15 @@ def _traces(tile: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     ntimes, h, w = tile.shape
     traces = np.empty((h * w, ntimes), np.float32)
     means = mean_subtracted_traces(tile, traces)  # reads the strided tile in place
+    return traces, means
+
+
+def _traces_from_rows(rows: np.ndarray, pix: np.ndarray, ntimes: int):
+    """Mean-subtracted float32 traces (len(pix), ntimes) from pixel-major ``rows``."""
+    from pcfij.kernels.pcf_cpu import mean_subtracted_rows
+
+    traces = np.empty((pix.size, ntimes), np.float32)
+    means = mean_subtracted_rows(rows, pix, ntimes, traces)
     return traces, means
 
 
