@@ -30,6 +30,9 @@ import numpy as np
 
 from pcfij.errors import InputError, InputTypeError
 
+#: frames per contiguous run written for each pixel in the pixel-major layout
+CHUNK = 256
+
 
 @numba.njit(parallel=True, cache=True)
 def _correct(data, filtersize, exact_mean, int_data, to_uint16, pixel_major, out, out_pm):  # noqa: E501
@@ -62,6 +65,7 @@ def _correct(data, filtersize, exact_mean, int_data, to_uint16, pixel_major, out
             else:
                 means[x] = np.floor(totalf[x] / n)
         zero = np.zeros(w, np.bool_)
+        chunk = np.empty((w, CHUNK), out_pm.dtype)  # pixel-major output goes out in runs
         back = a[n - 1].copy()  # the backward pass, fused with the output (frame-major and
         for i in range(n - 1, -1, -1):  # branch-free, so the loop over pixels vectorises)
             if i < n - 1:
@@ -82,9 +86,14 @@ def _correct(data, filtersize, exact_mean, int_data, to_uint16, pixel_major, out
                 else:
                     r = value if trend != 0.0 else np.nan
                 if pixel_major:
-                    out_pm[y * w + x, j] = r
+                    chunk[x, j % CHUNK] = r
                 else:
                     out[j, y, x] = r
+            if pixel_major and (j % CHUNK == 0):  # flush whole runs of frames per pixel
+                stop = min(j + CHUNK, nout)
+                for x in range(w):
+                    for jj in range(j, stop):
+                        out_pm[y * w + x, jj] = chunk[x, jj - j]
         bad[y] = zero.sum()
     return bad.sum()
 
