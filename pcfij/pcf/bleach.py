@@ -32,6 +32,8 @@ from pcfij.errors import InputError, InputTypeError
 
 #: frames per contiguous run written for each pixel in the pixel-major layout
 CHUNK = 256
+#: frames between stored forward-filter values (checkpoints) of the trend filter
+SEGMENT = 512
 
 
 @numba.njit(parallel=True, cache=True)
@@ -42,12 +44,18 @@ def _correct(data, filtersize, exact_mean, int_data, to_uint16, pixel_major, out
     f1 = 1.0 - f0
     nout = n - 2 * filtersize
     bad = np.zeros(h, np.int64)
+    nseg = (n + SEGMENT - 1) // SEGMENT
     for y in numba.prange(h):
-        a = np.empty((n, w), np.float64)
+        # forward pass: keep only every SEGMENT-th value (checkpoints); the backward pass
+        # recomputes each segment's forward values in a small buffer (same arithmetic, same
+        # numbers) instead of streaming an (n, w) array through memory twice
+        ckpt = np.empty((nseg, w), np.float64)
+        prev = np.empty(w, np.float64)
         total = np.zeros(w, np.int64)
         totalf = np.zeros(w, np.float64)
         for x in range(w):
-            a[0, x] = data[0, y, x]
+            prev[x] = data[0, y, x]
+            ckpt[0, x] = prev[x]
             total[x] = np.int64(data[0, y, x])
             totalf[x] = data[0, y, x]
         for i in range(1, n):
@@ -55,7 +63,11 @@ def _correct(data, filtersize, exact_mean, int_data, to_uint16, pixel_major, out
                 v = data[i, y, x]
                 total[x] += np.int64(v)
                 totalf[x] += v
-                a[i, x] = v * f0 + a[i - 1, x] * f1
+                prev[x] = v * f0 + prev[x] * f1
+            if i % SEGMENT == 0:
+                for x in range(w):
+                    ckpt[i // SEGMENT, x] = prev[x]
+        a = np.empty((SEGMENT, w), np.float64)
         means = np.empty(w, np.float64)
         for x in range(w):
             if exact_mean:
@@ -66,11 +78,22 @@ def _correct(data, filtersize, exact_mean, int_data, to_uint16, pixel_major, out
                 means[x] = np.floor(totalf[x] / n)
         zero = np.zeros(w, np.bool_)
         chunk = np.empty((w, CHUNK), out_pm.dtype)  # pixel-major output goes out in runs
-        back = a[n - 1].copy()  # the backward pass, fused with the output (frame-major and
-        for i in range(n - 1, -1, -1):  # branch-free, so the loop over pixels vectorises)
-            if i < n - 1:
+        back = np.empty(w, np.float64)  # the backward pass, fused with the output
+        for i in range(n - 1, -1, -1):  # (frame-major, branch-free: vectorises over pixels)
+            if i == n - 1 or i % SEGMENT == SEGMENT - 1:  # recompute this segment's forward
+                s0 = (i // SEGMENT) * SEGMENT
                 for x in range(w):
-                    back[x] = a[i, x] * f0 + back[x] * f1
+                    a[0, x] = ckpt[i // SEGMENT, x]
+                for k in range(s0 + 1, i + 1):
+                    for x in range(w):
+                        a[k - s0, x] = data[k, y, x] * f0 + a[k - s0 - 1, x] * f1
+            ai = i - (i // SEGMENT) * SEGMENT
+            if i == n - 1:
+                for x in range(w):
+                    back[x] = a[ai, x]
+            else:
+                for x in range(w):
+                    back[x] = a[ai, x] * f0 + back[x] * f1
             if i < filtersize or i >= filtersize + nout:
                 continue
             j = i - filtersize
