@@ -78,6 +78,7 @@ def _correct(data, filtersize, exact_mean, int_data, to_uint16, pixel_major, out
                 means[x] = np.floor(totalf[x] / n)
         zero = np.zeros(w, np.bool_)
         chunk = np.empty((w, CHUNK), out_pm.dtype)  # pixel-major output goes out in runs
+        vals = np.empty(w, np.float64)
         back = np.empty(w, np.float64)  # the backward pass, fused with the output
         for i in range(n - 1, -1, -1):  # (frame-major, branch-free: vectorises over pixels)
             if i == n - 1 or i % SEGMENT == SEGMENT - 1:  # recompute this segment's forward
@@ -97,11 +98,15 @@ def _correct(data, filtersize, exact_mean, int_data, to_uint16, pixel_major, out
             if i < filtersize or i >= filtersize + nout:
                 continue
             j = i - filtersize
-            for x in range(w):
+            for x in range(w):  # plain arithmetic first: this loop vectorises
                 trend = back[x]
                 mean = means[x]
-                value = np.sqrt(abs(mean / trend)) * (data[i, y, x] - trend) + mean
-                zero[x] |= trend == 0.0
+                vals[x] = np.sqrt(np.abs(mean / trend)) * (data[i, y, x] - trend) + mean
+            for x in range(w):
+                trend = back[x]
+                value = vals[x]
+                if trend == 0.0:
+                    zero[x] = True
                 if to_uint16:
                     r = np.trunc(value + np.copysign(0.5, value))  # halves away from zero
                     r = min(max(r, 0.0), 65535.0)
