@@ -411,6 +411,28 @@ def _add_row(q, ref, mat, row, margin, s, wq, sign):  # pragma: no cover - compi
 
 
 # --------------------------------------------------------------------------- local 1D search
+@numba.njit(cache=True)
+def _window_moments(rows, first, win, sums, sqs):  # pragma: no cover - compiled
+    """Sum and squared deviations from the mean of ``rows[:, c:c + win]`` for the windows
+    starting at ``c = first + j``, j = 0 .. len(sums) - 1 (``rows``: (d, width))."""
+    d = rows.shape[0]
+    n = d * win
+    for j in range(sums.shape[0]):
+        c0 = first + j
+        t = 0.0
+        for k in range(d):
+            for v in range(win):
+                t += rows[k, c0 + v]
+        mean = t / n
+        qq = 0.0
+        for k in range(d):
+            for v in range(win):
+                z = rows[k, c0 + v] - mean
+                qq += z * z
+        sums[j] = t
+        sqs[j] = qq
+
+
 @numba.njit(parallel=True, cache=True)
 def local1d(ref, mat, win, margin, method, size, p1, out):  # pragma: no cover - compiled
     """Local x shifts of (D, win) column slabs along each row of (D, H, W) stacks.
@@ -430,35 +452,10 @@ def local1d(ref, mat, win, margin, method, size, p1, out):  # pragma: no cover -
         rrow = ref[:, i, :]
         msum = np.empty(ow)
         msq = np.empty(ow)
-        for j in range(ow):
-            c0 = j + margin
-            t = 0.0
-            for k in range(d):
-                for v in range(win):
-                    t += mrow[k, c0 + v]
-            mean = t / n
-            qq = 0.0
-            for k in range(d):
-                for v in range(win):
-                    z = mrow[k, c0 + v] - mean
-                    qq += z * z
-            msum[j] = t
-            msq[j] = qq
+        _window_moments(mrow, margin, win, msum, msq)
         rsum = np.empty(w - win + 1)
         rsq = np.empty(w - win + 1)
-        for c0 in range(w - win + 1):
-            t = 0.0
-            for k in range(d):
-                for v in range(win):
-                    t += rrow[k, c0 + v]
-            mean = t / n
-            qq = 0.0
-            for k in range(d):
-                for v in range(win):
-                    z = rrow[k, c0 + v] - mean
-                    qq += z * z
-            rsum[c0] = t
-            rsq[c0] = qq
+        _window_moments(rrow, 0, win, rsum, rsq)
         wq = w - 2 * margin
         prod = np.zeros(wq)
         cm = np.zeros((ow, s), np.float32)
