@@ -11,6 +11,7 @@ import numpy as np
 
 from pcfij.errors import InputError
 from pcfij.io.outdir import check_writable_target, staged_output_dir
+from pcfij.io.readers import parse_frames, parse_roi
 from pcfij.io.tiff import Calibration, read_image, write_imagej_tiff
 from pcfij.pcf import bin_delays, circle, correct_bleaching, ipcf, ipcf_bins
 from pcfij.pcf.commands import BLEACH, DEMO, PCF, SIMULATE
@@ -30,21 +31,6 @@ def parse_frame_size(text: str | None) -> tuple[int, int] | None:
     if h < 1 or w < 1:
         raise InputError(f"frame size must be positive; got {text!r}")
     return h, w
-
-
-def parse_range(text: str | None, length: int, what: str) -> slice:
-    """``"start:stop"`` (either may be empty) -> slice checked against ``length``."""
-    if not text:
-        return slice(0, length)
-    try:
-        a, b = text.split(":")
-        start = int(a) if a.strip() else 0
-        stop = int(b) if b.strip() else length
-    except ValueError:
-        raise InputError(f"{what} must look like start:stop; got {text!r}") from None
-    if not 0 <= start < stop <= length:
-        raise InputError(f"{what} {text} is outside 0:{length}")
-    return slice(start, stop)
 
 
 def read_time_series(path: str, frame_size: str | None = None) -> tuple[np.ndarray, Calibration]:
@@ -88,9 +74,9 @@ def run_pcf(values: dict, ns=None) -> int:
         return _run_blocked(v)
     check_writable_target(out, overwrite=v["overwrite"])  # fail before the long computation
     data, cal = read_time_series(src, v["frame_size"])
-    data = data[parse_range(v["frames"], data.shape[0], "--frames")]
+    data = data[parse_frames(v["frames"], data.shape[0])]
     if v["roi"]:
-        ys, xs = _parse_roi(v["roi"], data.shape[1:])
+        ys, xs = parse_roi(v["roi"], data.shape[1:])
         data = data[:, ys, xs]
     mask = read_mask(v["mask"], data.shape[1:])
     t0 = time.perf_counter()
@@ -114,14 +100,6 @@ def _frames_used(ntimes: int, v: dict) -> int:
 
     n = ntimes - 2 * v["bleach_filter"]
     return pow2_frames(n) if v["pow2"] else n
-
-
-def _parse_roi(text: str, shape) -> tuple[slice, slice]:
-    try:
-        ypart, xpart = text.split(",")
-    except ValueError:
-        raise InputError(f"--roi must look like y0:y1,x0:x1; got {text!r}") from None
-    return parse_range(ypart, shape[0], "--roi rows"), parse_range(xpart, shape[1], "--roi columns")
 
 
 def _run_blocked(v: dict) -> int:
