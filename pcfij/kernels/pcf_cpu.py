@@ -222,13 +222,7 @@ def ipcf_tile(
     nbins = wr.shape[1]
     oh, ow = height - 2 * radius, width - 2 * radius
     result = np.full((oh * ow, npoints, nbins), np.nan, np.float32)
-    # the FFT gets a row count that is a multiple of the SIMD width (rows are then transformed
-    # identically wherever they sit)
-    npix = traces.shape[0]
-    padded = -(-npix // 16) * 16
-    if padded != npix:
-        traces = np.concatenate([traces, np.zeros((padded - npix, traces.shape[1]), traces.dtype)])
-    spec = spectra(traces)
+    spec = spectra(traces)  # each row's transform does not depend on the other rows
     inv = np.asarray(inv_means, np.float64)
     ntimes = traces.shape[1]
 
