@@ -17,7 +17,8 @@ after bleaching correction, ``F = T // 2 + 1`` frequencies), following what
     complex64 spectra    Q * F * 8
     result               P_out * npoints * nbins * 4
     pair scratch         ncores * 2 * 128 * F * 4 (+ the binned batches)
-    bleach row buffers   ncores * T0 * w * 8  (only with a bleach filter)
+    bleach row buffers   ncores * (T0 / S + S) * w * 8  (with a bleach filter; S checkpoint
+                         spacing of :mod:`pcfij.pcf.bleach`)
 
 plus 10% slack. :func:`pcfij.pcf.ipcf` works in square tiles of ``tile`` result pixels on a
 fixed grid (:func:`pcfij.pcf.ipcf_tile_size`); block sides are whole multiples of the tile
@@ -34,6 +35,7 @@ import re
 from dataclasses import asdict, dataclass
 
 from pcfij.errors import InputError
+from pcfij.pcf.bleach import SEGMENT as BLEACH_SEGMENT
 
 ALIGN = 8
 MIN_SIDE = 8
@@ -89,7 +91,8 @@ def block_bytes(h: int, w: int, *, radius: int, raw_frames: int, frames: int, it
     nf = frames // 2 + 1
     total = 2 * p * raw_frames * itemsize
     if bleach:
-        total += p * frames * 2 + min(ncores, h) * raw_frames * w * 8
+        seg = BLEACH_SEGMENT
+        total += p * frames * 2 + min(ncores, h) * (raw_frames // seg + 1 + seg) * w * 8
     total += q * frames * 4 + q * nf * 8
     total += pout * npoints * nbins * 4
     total += ncores * 2 * 128 * nf * 4
