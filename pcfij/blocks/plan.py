@@ -17,8 +17,8 @@ after bleaching correction, ``F = T // 2 + 1`` frequencies), following what
     complex64 spectra    Q * F * 8
     result               P_out * npoints * nbins * 4
     pair scratch         ncores * 2 * 128 * F * 4 (+ the binned batches)
-    bleach row buffers   ncores * (T0 / S + S) * w * 8  (with a bleach filter; S checkpoint
-                         spacing of :mod:`pcfij.pcf.bleach`)
+    bleach row buffers   ncores * :func:`pcfij.pcf.bleach.buffer_bytes` (with a bleach
+                         filter: checkpoints, segment and output buffers of a row group)
 
 plus 10% slack. :func:`pcfij.pcf.ipcf` works in square tiles of ``tile`` result pixels on a
 fixed grid (:func:`pcfij.pcf.ipcf_tile_size`); block sides are whole multiples of the tile
@@ -35,7 +35,8 @@ import re
 from dataclasses import asdict, dataclass
 
 from pcfij.errors import InputError
-from pcfij.pcf.bleach import SEGMENT as BLEACH_SEGMENT
+from pcfij.pcf.bleach import buffer_bytes as bleach_buffer_bytes
+from pcfij.pcf.bleach import group_pixels as bleach_buffer_group
 
 ALIGN = 8
 MIN_SIDE = 8
@@ -91,8 +92,8 @@ def block_bytes(h: int, w: int, *, radius: int, raw_frames: int, frames: int, it
     nf = frames // 2 + 1
     total = 2 * p * raw_frames * itemsize
     if bleach:
-        seg = BLEACH_SEGMENT
-        total += p * frames * 2 + min(ncores, h) * (raw_frames // seg + 1 + seg) * w * 8
+        groups = -(-h * w // bleach_buffer_group(h, w))
+        total += p * frames * 2 + min(ncores, groups) * bleach_buffer_bytes(raw_frames, h, w)
     total += q * frames * 4 + q * nf * 8
     total += pout * npoints * nbins * 4
     total += ncores * 2 * 128 * nf * 4

@@ -36,13 +36,17 @@ def spectra(traces: np.ndarray, workers: int = -1) -> np.ndarray:
 def binned_cross_spectra(spec, centre, neighbour, wr, wi, fblock, sub, a_out, b_out):  # noqa: E501
     """``a_out = Re(X) @ wr`` and ``b_out = Im(X) @ wi`` for a batch of pairs, X = B conj(A).
 
+    ``spec`` is the complex64 spectra array viewed as float32, shape (npixels, 2 * F):
+    real and imaginary parts interleaved. Indexing the float pairs directly (rather than
+    complex numbers) lets LLVM vectorise the cross spectrum; it was 2.3x slower otherwise.
+
     Frequencies are processed in blocks of ``fblock`` and pairs in groups of ``sub``, so the
     spectra segments of a batch of neighbouring pairs and the cross-spectrum scratch stay in
     cache (the cross spectra are memory-bound otherwise). The order of all sums is fixed by
     the batch alone.
     """
     n = centre.shape[0]
-    nf = spec.shape[1]
+    nf = spec.shape[1] // 2
     nb = wr.shape[1]
     for p in range(n):
         for k in range(nb):
@@ -59,23 +63,27 @@ def binned_cross_spectra(spec, centre, neighbour, wr, wi, fblock, sub, a_out, b_
             e = min(n, s + sub)
             m = e - s
             for q in range(m):
-                ia = centre[s + q]
-                ib = neighbour[s + q]
+                sa = spec[centre[s + q], 2 * f0 : 2 * f1]
+                sb = spec[neighbour[s + q], 2 * f0 : 2 * f1]
+                xrq = xr[q]
+                xiq = xi[q]
                 for f in range(nfb):
-                    ca = spec[ia, f0 + f]
-                    cb = spec[ib, f0 + f]
-                    xr[q, f] = cb.real * ca.real + cb.imag * ca.imag
-                    xi[q, f] = cb.imag * ca.real - cb.real * ca.imag
+                    ar = sa[2 * f]
+                    ai = sa[2 * f + 1]
+                    br = sb[2 * f]
+                    bi = sb[2 * f + 1]
+                    xrq[f] = br * ar + bi * ai
+                    xiq[f] = bi * ar - br * ai
             if nfb == fblock:
-                ar = np.dot(xr[:m], wrb)
-                ai = np.dot(xi[:m], wib)
+                ar_ = np.dot(xr[:m], wrb)
+                ai_ = np.dot(xi[:m], wib)
             else:
-                ar = np.dot(np.ascontiguousarray(xr[:m, :nfb]), wrb)
-                ai = np.dot(np.ascontiguousarray(xi[:m, :nfb]), wib)
+                ar_ = np.dot(np.ascontiguousarray(xr[:m, :nfb]), wrb)
+                ai_ = np.dot(np.ascontiguousarray(xi[:m, :nfb]), wib)
             for q in range(m):
                 for k in range(nb):
-                    a_out[s + q, k] += ar[q, k]
-                    b_out[s + q, k] += ai[q, k]
+                    a_out[s + q, k] += ar_[q, k]
+                    b_out[s + q, k] += ai_[q, k]
 
 
 @numba.njit(parallel=True, cache=True)
@@ -223,6 +231,7 @@ def ipcf_tile(
     oh, ow = height - 2 * radius, width - 2 * radius
     result = np.full((oh * ow, npoints, nbins), np.nan, np.float32)
     spec = spectra(traces)  # each row's transform does not depend on the other rows
+    spec_f = spec.view(np.float32)  # (npixels, 2F): interleaved real and imaginary parts
     inv = np.asarray(inv_means, np.float64)
     ntimes = traces.shape[1]
 
@@ -257,7 +266,7 @@ def ipcf_tile(
         m = span[1] - span[0]
         a = np.empty((m, nbins), np.float32)
         b = np.empty((m, nbins), np.float32)
-        binned_cross_spectra(spec, centre[sl], neighbour[sl], wr, wi, FBLOCK, SUB, a, b)
+        binned_cross_spectra(spec_f, centre[sl], neighbour[sl], wr, wi, FBLOCK, SUB, a, b)
         finish_batch(a, b, norm[sl], out_fwd[sl], out_rev[sl], cls_idx[sl], pts_fwd, nfwd,
                      pts_rev, nrev, smooth, result)
         return int(curves[sl].sum())

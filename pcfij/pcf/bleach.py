@@ -31,98 +31,132 @@ import numpy as np
 from pcfij.errors import InputError, InputTypeError
 
 #: frames per contiguous run written for each pixel in the pixel-major layout
-CHUNK = 256
+CHUNK = 64
 #: frames between stored forward-filter values (checkpoints) of the trend filter
-SEGMENT = 512
+SEGMENT = 128
+#: pixels (whole image rows) one thread corrects together
+GROUP_PIXELS = 1024
+
+
+def group_pixels(height: int, width: int) -> int:
+    """Pixels per row group of :func:`_correct` for ``height x width`` images."""
+    return max(1, min(height, GROUP_PIXELS // max(width, 1))) * width
+
+
+def buffer_bytes(frames: int, height: int, width: int) -> int:
+    """Scratch bytes one thread of the correction holds for ``frames`` raw frames."""
+    npx = group_pixels(height, width)
+    nseg = (frames + SEGMENT - 1) // SEGMENT
+    return npx * ((nseg + SEGMENT + 6) * 8 + CHUNK * 4 + 1)
 
 
 @numba.njit(parallel=True, cache=True)
 def _correct(data, filtersize, exact_mean, int_data, to_uint16, pixel_major, out, out_pm):  # noqa: E501
-    """The correction; writes ``out`` (T', H, W), or ``out_pm`` (H * W, T') if ``pixel_major``."""
+    """The correction; writes ``out`` (T', H, W), or ``out_pm`` (H * W, T') if ``pixel_major``.
+
+    Rows are processed in groups of about ``GROUP_PIXELS`` pixels (whole rows), so every
+    frame contributes a contiguous run of samples per group (fewer cache and TLB misses
+    than one row at a time). Per group: a forward pass keeps only every ``SEGMENT``-th
+    trend value (checkpoints); the backward pass recomputes each segment's forward values
+    in a small buffer (same arithmetic, same numbers) instead of streaming an (n, pixels)
+    array through memory twice, and is fused with the output, which is written frame-major
+    into a ``CHUNK``-frame buffer and flushed per pixel in whole runs of frames. All loops
+    over pixels are branch-free so they vectorise.
+    """
     n, h, w = data.shape
     f0 = 1.0 / filtersize
     f1 = 1.0 - f0
     nout = n - 2 * filtersize
-    bad = np.zeros(h, np.int64)
+    g = max(1, min(h, GROUP_PIXELS // w))
+    ngroups = (h + g - 1) // g
+    bad = np.zeros(ngroups, np.int64)
     nseg = (n + SEGMENT - 1) // SEGMENT
-    for y in numba.prange(h):
-        # forward pass: keep only every SEGMENT-th value (checkpoints); the backward pass
-        # recomputes each segment's forward values in a small buffer (same arithmetic, same
-        # numbers) instead of streaming an (n, w) array through memory twice
-        ckpt = np.empty((nseg, w), np.float64)
-        prev = np.empty(w, np.float64)
-        total = np.zeros(w, np.int64)
-        totalf = np.zeros(w, np.float64)
-        for x in range(w):
-            prev[x] = data[0, y, x]
-            ckpt[0, x] = prev[x]
-            total[x] = np.int64(data[0, y, x])
-            totalf[x] = data[0, y, x]
-        for i in range(1, n):
+    for gi in numba.prange(ngroups):
+        y0 = gi * g
+        gh = min(h, y0 + g) - y0
+        npx = gh * w
+        ckpt = np.empty((nseg, npx), np.float64)
+        prev = np.empty(npx, np.float64)
+        total = np.zeros(npx, np.int64)
+        totalf = np.zeros(npx, np.float64)
+        for yy in range(gh):
             for x in range(w):
-                v = data[i, y, x]
-                total[x] += np.int64(v)
-                totalf[x] += v
-                prev[x] = v * f0 + prev[x] * f1
+                v = data[0, y0 + yy, x]
+                prev[yy * w + x] = v
+                total[yy * w + x] = np.int64(v)
+                totalf[yy * w + x] = v
+        ckpt[0, :] = prev
+        for i in range(1, n):
+            for yy in range(gh):
+                b = yy * w
+                for x in range(w):
+                    v = data[i, y0 + yy, x]
+                    total[b + x] += np.int64(v)
+                    totalf[b + x] += v
+                    prev[b + x] = v * f0 + prev[b + x] * f1
             if i % SEGMENT == 0:
-                for x in range(w):
-                    ckpt[i // SEGMENT, x] = prev[x]
-        a = np.empty((SEGMENT, w), np.float64)
-        means = np.empty(w, np.float64)
-        for x in range(w):
+                ckpt[i // SEGMENT, :] = prev
+        a = np.empty((SEGMENT, npx), np.float64)
+        means = np.empty(npx, np.float64)
+        for p in range(npx):
             if exact_mean:
-                means[x] = totalf[x] / n
+                means[p] = totalf[p] / n
             elif int_data:
-                means[x] = float(total[x] // n)
+                means[p] = float(total[p] // n)
             else:
-                means[x] = np.floor(totalf[x] / n)
-        zero = np.zeros(w, np.bool_)
-        chunk = np.empty((w, CHUNK), out_pm.dtype)  # pixel-major output goes out in runs
-        vals = np.empty(w, np.float64)
-        back = np.empty(w, np.float64)  # the backward pass, fused with the output
-        for i in range(n - 1, -1, -1):  # (frame-major, branch-free: vectorises over pixels)
-            if i == n - 1 or i % SEGMENT == SEGMENT - 1:  # recompute this segment's forward
+                means[p] = np.floor(totalf[p] / n)
+        zero = np.zeros(npx, np.bool_)
+        chunk = np.empty((CHUNK, npx), out_pm.dtype if pixel_major else out.dtype)
+        vals = np.empty(npx, np.float64)
+        back = np.empty(npx, np.float64)
+        for i in range(n - 1, -1, -1):
+            if i == n - 1 or i % SEGMENT == SEGMENT - 1:
                 s0 = (i // SEGMENT) * SEGMENT
-                for x in range(w):
-                    a[0, x] = ckpt[i // SEGMENT, x]
+                a[0, :] = ckpt[i // SEGMENT, :]
                 for k in range(s0 + 1, i + 1):
-                    for x in range(w):
-                        a[k - s0, x] = data[k, y, x] * f0 + a[k - s0 - 1, x] * f1
+                    for yy in range(gh):
+                        b = yy * w
+                        for x in range(w):
+                            a[k - s0, b + x] = data[k, y0 + yy, x] * f0 + a[k - s0 - 1, b + x] * f1
             ai = i - (i // SEGMENT) * SEGMENT
             if i == n - 1:
-                for x in range(w):
-                    back[x] = a[ai, x]
+                back[:] = a[ai]
             else:
-                for x in range(w):
-                    back[x] = a[ai, x] * f0 + back[x] * f1
+                for p in range(npx):
+                    back[p] = a[ai, p] * f0 + back[p] * f1
             if i < filtersize or i >= filtersize + nout:
                 continue
             j = i - filtersize
-            for x in range(w):  # plain arithmetic first: this loop vectorises
-                trend = back[x]
-                mean = means[x]
-                vals[x] = np.sqrt(np.abs(mean / trend)) * (data[i, y, x] - trend) + mean
-            for x in range(w):
-                trend = back[x]
-                value = vals[x]
-                if trend == 0.0:
-                    zero[x] = True
-                if to_uint16:
+            for yy in range(gh):
+                b = yy * w
+                for x in range(w):
+                    trend = back[b + x]
+                    mean = means[b + x]
+                    sample = data[i, y0 + yy, x]
+                    vals[b + x] = np.sqrt(np.abs(mean / trend)) * (sample - trend) + mean
+            for p in range(npx):
+                zero[p] |= back[p] == 0.0
+            row = chunk[j % CHUNK]
+            if to_uint16:
+                for p in range(npx):
+                    value = vals[p]
                     r = np.trunc(value + np.copysign(0.5, value))  # halves away from zero
                     r = min(max(r, 0.0), 65535.0)
-                    r = r if value == value else 0.0  # NaN (zero trend) -> 0
-                else:
-                    r = value if trend != 0.0 else np.nan
-                if pixel_major:
-                    chunk[x, j % CHUNK] = r
-                else:
-                    out[j, y, x] = r
-            if pixel_major and (j % CHUNK == 0):  # flush whole runs of frames per pixel
+                    row[p] = r if value == value else 0.0  # NaN (zero trend) -> 0
+            else:
+                for p in range(npx):
+                    row[p] = vals[p] if back[p] != 0.0 else np.nan
+            if not pixel_major:
+                for yy in range(gh):
+                    for x in range(w):
+                        out[j, y0 + yy, x] = row[yy * w + x]
+            elif j % CHUNK == 0:  # flush whole runs of frames per pixel
                 stop = min(j + CHUNK, nout)
-                for x in range(w):
+                for p in range(npx):
+                    dst = out_pm[y0 * w + p]
                     for jj in range(j, stop):
-                        out_pm[y * w + x, jj] = chunk[x, jj - j]
-        bad[y] = zero.sum()
+                        dst[jj] = chunk[jj - j, p]
+        bad[gi] = zero.sum()
     return bad.sum()
 
 
