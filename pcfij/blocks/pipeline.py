@@ -18,6 +18,7 @@ computed independently with the same block plan (stored with the run).
 from __future__ import annotations
 
 import json
+import mmap
 import os
 import shutil
 import threading
@@ -117,10 +118,27 @@ def read_block(series: Series, ys: slice, xs: slice) -> np.ndarray:
             b = min(n, a + 64)
             out[a:b] = reader[ft.start + a : ft.start + b, yy, xx]
 
-        with ThreadPoolExecutor(min(16, 4 * (os.cpu_count() or 1))) as pool:
+        with ThreadPoolExecutor(min(16, 2 * (os.cpu_count() or 1))) as pool:
             list(pool.map(work, range(0, n, 64)))
         return out
-    return np.ascontiguousarray(series.data[:, ys, xs].compute(scheduler="threads"))
+    out = np.ascontiguousarray(series.data[:, ys, xs].compute(scheduler="threads"))
+    _release_mapped_pages(reader)
+    return out
+
+
+def _release_mapped_pages(reader) -> None:
+    """Unmap the pages a memory-mapped input (.npy, raw, TIFF) touched for the last block.
+
+    They stay in the page cache, but would otherwise count towards this process's resident
+    memory (up to the whole file) and eat the memory limit block by block.
+    """
+    mm = getattr(reader, "_mmap", None)
+    advice = getattr(mmap, "MADV_DONTNEED", None)
+    if mm is not None and advice is not None and hasattr(mm, "madvise"):
+        try:
+            mm.madvise(advice)
+        except (OSError, ValueError):
+            pass
 
 
 def compute_block(job: dict) -> dict:

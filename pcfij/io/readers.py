@@ -254,16 +254,36 @@ def _index_then_key(arr, index, key):
     return out
 
 
+class _LazyArray:
+    """Array-like view of an ndarray (or memmap) that dask slices chunk by chunk, lazily.
+
+    ``dask.array.from_array`` copies every chunk of a NumPy array up front, which would read
+    a whole memory-mapped file (``.npy``, raw, multi-page TIFF) into memory when it is
+    opened, and double an in-memory array. Through this wrapper each chunk is sliced only
+    when a task needs it.
+    """
+
+    def __init__(self, arr: np.ndarray):
+        self._arr = arr
+        self.shape = arr.shape
+        self.dtype = arr.dtype
+        self.ndim = arr.ndim
+
+    def __getitem__(self, key) -> np.ndarray:
+        return np.asarray(self._arr[key])
+
+
 def _from_arraylike(arr, chunks) -> Any:
     import dask.array as da
 
+    is_ndarray = isinstance(arr, np.ndarray)
     return da.from_array(
-        arr,
+        _LazyArray(arr) if is_ndarray else arr,
         chunks=chunks,
         asarray=True,
         lock=False,
         fancy=False,
-        name=False if isinstance(arr, np.ndarray) else None,
+        name=False if is_ndarray else None,
     )
 
 

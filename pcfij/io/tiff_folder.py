@@ -354,12 +354,14 @@ class TiffFolderArray:
         y0, y1, ys = sl[1].indices(self.shape[1])
         x_sl = sl[2]
         rows = (y0, max(y0, y1)) if ys == 1 else (0, self.shape[1])
-        out = np.empty((len(tr), rows[1] - rows[0], self.shape[2]), self.dtype)
+        ncols = len(range(*x_sl.indices(self.shape[2])))
+        # only the selected columns are kept: a block of a wide frame allocates and copies
+        # its own width, not whole rows (reading itself is one pread of the rows per file)
+        out = np.empty((len(tr), rows[1] - rows[0], ncols), self.dtype)
         for i, t in enumerate(tr):
-            out[i] = self._frame_rows(t, *rows)
+            out[i] = self._frame_rows(t, *rows)[:, x_sl]
         if ys != 1:
             out = out[:, sl[1]]
-        out = out[:, :, x_sl]
         idx = tuple(0 if s else slice(None) for s in squeeze)
         return out[idx]
 
