@@ -17,19 +17,30 @@ BLOCK_ROWS, BLOCK_COLS = 8, 16
 FBLOCK, SUB = 1024, 128
 
 
-def spectra(traces: np.ndarray, workers: int = -1) -> np.ndarray:
+#: rows per transform when :func:`spectra` writes into a given buffer
+FFT_ROWS = 128
+
+
+def spectra(traces: np.ndarray, workers: int = -1, out: np.ndarray | None = None) -> np.ndarray:
     """Return the rfft of mean-subtracted traces.
 
     Parameters
     ----------
     traces : ndarray, shape (npixels, T), float32
         Intensity traces, one per row.
+    out : ndarray, shape (npixels, T // 2 + 1), complex64, optional
+        Buffer for the result (reused across tiles: no fresh pages to fault in). It is
+        filled ``FFT_ROWS`` rows at a time; each row's transform is the same either way.
 
     Returns
     -------
     ndarray, shape (npixels, T // 2 + 1), complex64
     """
-    return scipy.fft.rfft(traces, axis=1, workers=workers)
+    if out is None:
+        return scipy.fft.rfft(traces, axis=1, workers=workers)
+    for i in range(0, traces.shape[0], FFT_ROWS):
+        out[i : i + FFT_ROWS] = scipy.fft.rfft(traces[i : i + FFT_ROWS], axis=1, workers=workers)
+    return out
 
 
 @numba.njit(nogil=True, cache=True)
@@ -211,6 +222,7 @@ def ipcf_tile(
     centre_ok: np.ndarray | None,
     smooth: bool,
     progress=None,
+    spec_out: np.ndarray | None = None,
 ) -> np.ndarray:
     """Compute the ipCF of one tile (with halo) on the CPU.
 
@@ -222,6 +234,8 @@ def ipcf_tile(
         Reciprocal trace means (NaN where the mean is zero).
     centre_ok : ndarray of bool, shape (height, width), optional
         Result pixels to compute (mask); others stay NaN.
+    spec_out : ndarray, shape (height * width, T // 2 + 1), complex64, optional
+        Buffer for the spectra (see :func:`spectra`).
 
     Returns
     -------
@@ -230,7 +244,7 @@ def ipcf_tile(
     nbins = wr.shape[1]
     oh, ow = height - 2 * radius, width - 2 * radius
     result = np.full((oh * ow, npoints, nbins), np.nan, np.float32)
-    spec = spectra(traces)  # each row's transform does not depend on the other rows
+    spec = spectra(traces, out=spec_out)  # each row's transform is independent
     spec_f = spec.view(np.float32)  # (npixels, 2F): interleaved real and imaginary parts
     inv = np.asarray(inv_means, np.float64)
     ntimes = traces.shape[1]

@@ -156,18 +156,23 @@ def ipcf(
     tile = ipcf_tile_size(ntimes, radius, memory_budget)
     report, close = _progress(progress, oh * ow * npoints)
     zero = np.zeros((oh, ow), bool)
+    # one traces and one spectra buffer for all tiles (fresh pages cost page faults)
+    qmax = (min(tile, oh) + 2 * radius) * (min(tile, ow) + 2 * radius)
+    traces_buf = np.empty((qmax, ntimes), np.float32)
+    spec_buf = np.empty((qmax, ntimes // 2 + 1), np.complex64) if dev != "gpu" else None
     try:
         for y0 in range(0, oh, tile):
             y1 = min(oh, y0 + tile)
             for x0 in range(0, ow, tile):
                 x1 = min(ow, x0 + tile)
                 bh, bw = y1 - y0 + 2 * radius, x1 - x0 + 2 * radius
+                traces = traces_buf[: bh * bw]
                 if rows is None:
-                    traces, means = _traces(arr[:, y0 : y0 + bh, x0 : x0 + bw])
+                    means = _traces(arr[:, y0 : y0 + bh, x0 : x0 + bw], traces)
                 else:
                     pix = (np.arange(y0, y0 + bh)[:, None] * width
                            + np.arange(x0, x0 + bw)[None, :]).ravel()
-                    traces, means = _traces_from_rows(rows, pix, ntimes)
+                    means = _traces_from_rows(rows, pix, ntimes, traces)
                 with np.errstate(divide="ignore"):
                     inv = np.where(means != 0.0, 1.0 / np.where(means != 0.0, means, 1.0), np.nan)
                 centre_ok = None
@@ -175,11 +180,11 @@ def ipcf(
                     centre_ok = mask_arr[y0 : y1 + 2 * radius, x0 : x1 + 2 * radius]
                 zmap = (means == 0.0).reshape(bh, bw)
                 zero[y0:y1, x0:x1] = zmap[radius:-radius, radius:-radius]
+                extra = {} if spec_buf is None else {"spec_out": spec_buf[: bh * bw]}
                 result[y0:y1, x0:x1] = ipcf_tile(
                     traces, inv, bh, bw, radius, classes, npoints, wr,
-                    wi, centre_ok, values["smooth"], report,
+                    wi, centre_ok, values["smooth"], report, **extra,
                 )
-                del traces
     finally:
         close()
     if mask_arr is not None:
@@ -233,23 +238,18 @@ def _check_mask(mask, shape) -> np.ndarray | None:
     return m
 
 
-def _traces(tile: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Return mean-subtracted float32 traces (npixels, T) and their float64 means."""
+def _traces(tile: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """Write mean-subtracted float32 traces (npixels, T) into ``out``; return the means."""
     from pcfij.kernels.pcf_cpu import mean_subtracted_traces
 
-    ntimes, h, w = tile.shape
-    traces = np.empty((h * w, ntimes), np.float32)
-    means = mean_subtracted_traces(tile, traces)  # reads the strided tile in place
-    return traces, means
+    return mean_subtracted_traces(tile, out)  # reads the strided tile in place
 
 
-def _traces_from_rows(rows: np.ndarray, pix: np.ndarray, ntimes: int):
-    """Mean-subtracted float32 traces (len(pix), ntimes) from pixel-major ``rows``."""
+def _traces_from_rows(rows: np.ndarray, pix: np.ndarray, ntimes: int, out: np.ndarray):
+    """Mean-subtracted float32 traces of pixel-major ``rows`` into ``out``; return the means."""
     from pcfij.kernels.pcf_cpu import mean_subtracted_rows
 
-    traces = np.empty((pix.size, ntimes), np.float32)
-    means = mean_subtracted_rows(rows, pix, ntimes, traces)
-    return traces, means
+    return mean_subtracted_rows(rows, pix, ntimes, out)
 
 
 def _progress(progress, total: int):
