@@ -87,6 +87,51 @@ def test_folder_reads_only_needed_rows(sources, series):
     np.testing.assert_array_equal(clone[7], series[7])
 
 
+def test_block_reads_equal_slicing_and_fall_back_on_bad_files(sources, series, tmp_path):
+    """The pipeline's block reader (``read_into`` fast path) gives the same numbers as
+    slicing, for little- and big-endian files, and a file that breaks after the header
+    scan goes through the checked path (named, or interpolated with skip_bad)."""
+    from pcfij.blocks.pipeline import read_block
+
+    src = open_source(sources["folder"])
+    got = read_block(src, slice(7, 40), slice(11, 73))
+    np.testing.assert_array_equal(got, series[:, 7:40, 11:73])
+    part = open_source(sources["folder"], roi="3:60,2:70", frames="5:300")
+    np.testing.assert_array_equal(read_block(part, slice(4, 30), slice(0, 9)),
+                                  series[5:300, 7:33, 2:11])
+
+    folder = tmp_path / "f"
+    data = _small_folder(folder)
+    strict = open_source(folder)
+    lenient = open_source(folder, skip_bad=True)
+    victim = folder / _name(12)
+    with open(victim, "r+b") as fh:  # truncated after the scan: found at read time
+        fh.truncate(100)
+    with pytest.raises(InputError, match=f"{_name(12)}.*truncated"):
+        read_block(strict, slice(0, 12), slice(0, 10))
+    got = read_block(lenient, slice(2, 9), slice(1, 8))
+    expect = np.rint((data[11].astype(float) + data[13]) / 2).astype(np.uint16)
+    np.testing.assert_array_equal(got[12], expect[2:9, 1:8])
+    np.testing.assert_array_equal(np.delete(got, 12, 0), np.delete(data, 12, 0)[:, 2:9, 1:8])
+    assert any(_name(12) in m for m in lenient.reader.runtime_skipped)
+
+
+def test_memory_mapped_inputs_are_read_lazily(tmp_path):
+    """Opening a .npy / raw file must not read it (dask copies NumPy chunks up front): what
+    a block read returns is what the file holds at that moment."""
+    data = np.arange(64 * 9 * 7, dtype=np.uint16).reshape(64, 9, 7)
+    np.save(tmp_path / "a.npy", data)
+    data.tofile(tmp_path / "a.raw")
+    npy = open_source(tmp_path / "a.npy")
+    raw = open_source(tmp_path / "a.raw", raw_shape=(9, 7))
+    later = data + 1
+    np.save(tmp_path / "a.npy", later)  # same size: the mapping now shows the new values
+    with open(tmp_path / "a.raw", "r+b") as fh:
+        fh.write(later.tobytes())
+    for src in (npy, raw):
+        np.testing.assert_array_equal(src.data[:, 2:5, 1:6].compute(), later[:, 2:5, 1:6])
+
+
 def test_more_tiff_flavours(series, tmp_path):
     data = series[:64, :32, :24]
     files = {

@@ -116,7 +116,7 @@ def read_block(series: Series, ys: slice, xs: slice) -> np.ndarray:
 
         def work(a: int) -> None:
             b = min(n, a + 64)
-            out[a:b] = reader[ft.start + a : ft.start + b, yy, xx]
+            reader.read_into(out[a:b], ft.start + a, yy.start, yy.stop, xx.start, xx.stop)
 
         with ThreadPoolExecutor(min(16, 2 * (os.cpu_count() or 1))) as pool:
             list(pool.map(work, range(0, n, 64)))
