@@ -86,6 +86,28 @@ def test_planner_makes_blocks_of_whole_tiles():
         assert plan.block_bytes <= limit
 
 
+def test_row_reading_sources_get_wide_blocks_of_the_same_tiles():
+    """A TIFF folder reads whole rows of every file per block: the planner halves the block
+    height and widens it (fewer block columns, about half the bytes read) when it fits."""
+    kw = dict(radius=6, frames=16384, itemsize=2, npoints=32, nbins=30, bleach=True)
+    for limit in ("4GB", "2GB", "1.2GB"):
+        budget = parse_memory(limit) - 300 * 10**6
+        square = make_plan((18432, 524, 1036), budget=budget, **kw)
+        wide = make_plan((18432, 524, 1036), budget=budget, row_reads=True, **kw)
+        if square.by < 2 * square.tile:  # one tile high already: nothing to halve
+            assert wide == square
+            continue
+        assert wide.tile == square.tile and wide.block_bytes <= budget
+        assert wide.by % wide.tile == 0 and (wide.bx % wide.tile == 0 or wide.bx == 1024)
+        assert wide.by < square.by and wide.bx > square.bx
+        assert wide.by * wide.bx >= square.by * square.bx * 0.9
+
+        def rows_read(p):  # full rows read per file over the whole run
+            return -(-512 // p.by) * -(-1024 // p.bx) * (p.by + 12)
+
+        assert rows_read(wide) < 0.7 * rows_read(square)
+
+
 def test_one_block_is_bit_identical_to_in_memory(data, reference, tmp_path):
     s = run_blocked_ipcf(data, tmp_path / "one.zarr", block_shape=(H, W), **KW)
     assert s["blocks"] == 1 and s["shape"] == reference.shape

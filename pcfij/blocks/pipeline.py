@@ -412,7 +412,8 @@ def run_blocked_ipcf(
             )
         plan_kw = dict(radius=p["radius"], frames=nframes, itemsize=series.dtype.itemsize,
                        npoints=p["npoints"], nbins=len(bins), bleach=p["bleach_filter"] > 0,
-                       budget=budget, limit_text=limit_text)
+                       budget=budget, limit_text=limit_text,
+                       row_reads=series.kind == "tiff-folder")
 
         # ---- resume or start
         run = store.existing_run()

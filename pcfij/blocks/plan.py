@@ -155,7 +155,7 @@ class Plan:
 
 def make_plan(shape: tuple[int, int, int], *, radius: int, frames: int, itemsize: int,
               npoints: int, nbins: int, bleach: bool, budget: int, limit_text: str = "",
-              block_shape: tuple[int, int] | None = None) -> Plan:
+              block_shape: tuple[int, int] | None = None, row_reads: bool = False) -> Plan:
     """Choose the largest blocks whose estimated peak memory fits ``budget`` bytes.
 
     Parameters
@@ -168,6 +168,11 @@ def make_plan(shape: tuple[int, int, int], *, radius: int, frames: int, itemsize
         Bytes one block may use.
     block_shape : (by, bx), optional
         Force the output tile size (tests, tuning); still checked against the budget.
+    row_reads : bool
+        The source reads whole image rows per frame (a folder of TIFF files): every block
+        reads ``by + 2r`` full rows of every file, so a row of ``n`` blocks reads each file
+        about ``n`` times. Blocks are then made half as tall and up to twice as wide when
+        that fits the budget: the same tiles and pair work, about half the bytes read.
 
     Raises
     ------
@@ -224,6 +229,11 @@ def make_plan(shape: tuple[int, int, int], *, radius: int, frames: int, itemsize
     align = tile if min(by, bx) >= tile else ALIGN
     by = by if by == out_h or by < align else by // align * align
     bx = bx if bx == out_w or bx < align else bx // align * align
+    if row_reads and by >= 2 * tile and bx < out_w:
+        wy = by // 2 // tile * tile
+        wx = min(out_w, by * bx // wy // tile * tile)
+        if wx > bx and cost(wy, wx) <= budget:
+            by, bx = wy, wx
     return Plan(out_h, out_w, by, bx, radius, cost(by, bx), tile)
 
 
