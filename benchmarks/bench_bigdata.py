@@ -123,8 +123,10 @@ def run_challenge_block(source: str, out: str, device: str = "cpu") -> int:
     s = run_blocked_ipcf(source, out, radius=6, npoints=32, nbins=32,
                          bleach_filter=CHALLENGE_BLEACH, memory_limit=CHALLENGE_LIMIT,
                          progress=False, device=device)
-    print(json.dumps({k: s[k] for k in ("pairs", "compute_seconds", "read_seconds", "blocks",
-                                        "block_shape")}))
+    summary = {k: s[k] for k in ("pairs", "compute_seconds", "read_seconds", "blocks",
+                                 "block_shape")}
+    summary["peak_rss"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    print(json.dumps(summary))
     return 0
 
 
@@ -276,7 +278,9 @@ def main(argv=None) -> int:
             f"{CHALLENGE_LIMIT}: {cplan.by}x{cplan.bx}) x {tc} frames (bleach "
             f"{CHALLENGE_BLEACH} -> {CHALLENGE_FRAMES}): {sc['pairs']:,} pairs in "
             f"{', '.join(f'{x:.1f}' for x in secs)} s ({len(secs)} runs) = {rate16k:,.0f} "
-            f"pairs/s (fastest), {rate_median:,.0f} (median)"
+            f"pairs/s (fastest), {rate_median:,.0f} (median); peak RSS of a run "
+            f"{max(r['peak_rss'] for r in runs) / 1e9:.2f} GB (limit {CHALLENGE_LIMIT}, "
+            f"planned {cplan.block_bytes / 1e9:.2f} GB per block)"
         )
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
