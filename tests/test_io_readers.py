@@ -69,9 +69,9 @@ def test_folder_reads_only_needed_rows(sources, series):
     calls = []
     orig = reader._read_rows
 
-    def spy(t, y0, y1):
+    def spy(t, y0, y1, buf=None):
         calls.append((y0, y1))
-        return orig(t, y0, y1)
+        return orig(t, y0, y1, buf)
 
     reader._read_rows = spy
     got = src.data[:64, 40:50, 10:20].compute()

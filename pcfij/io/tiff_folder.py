@@ -368,34 +368,16 @@ class TiffFolderArray:
     def read_into(self, out: np.ndarray, t0: int, y0: int, y1: int, x0: int, x1: int) -> None:
         """Fill ``out`` (n, y1 - y0, x1 - x0) with frames ``t0 .. t0 + n - 1``, rows and columns.
 
-        The fast path of block reading: one ``preadv`` of the rows per uncompressed file
-        into a reused buffer, then only the block's columns are copied. Anything unusual
-        (compressed, bad or missing files) goes through the normal, checked path.
+        The fast path of block reading: the rows of each file are read into one reused
+        buffer and only the block's columns are copied (bad files: as :meth:`_frame_rows`).
         """
-        w = self.shape[2]
-        buf = bytearray((y1 - y0) * w * 8)
-        view = memoryview(buf)
+        buf = bytearray((y1 - y0) * self.shape[2] * 8)
         for i in range(out.shape[0]):
-            t = t0 + i
-            name, off = self._files[t], self._offsets[t]
-            if name is not None and off >= 0:
-                dtype = np.dtype(self._dtypes[t])
-                n = (y1 - y0) * w * dtype.itemsize
-                try:
-                    fd = os.open(os.path.join(self.folder, name), os.O_RDONLY)
-                    try:
-                        got = os.preadv(fd, [view[:n]], off + y0 * w * dtype.itemsize)
-                    finally:
-                        os.close(fd)
-                except OSError:
-                    got = -1
-                if got == n:
-                    rows = np.frombuffer(buf, dtype, count=(y1 - y0) * w).reshape(y1 - y0, w)
-                    out[i] = rows[:, x0:x1]
-                    continue
-            out[i] = self._frame_rows(t, y0, y1)[:, x0:x1]
+            out[i] = self._frame_rows(t0 + i, y0, y1, buf)[:, x0:x1]
 
-    def _read_rows(self, t: int, y0: int, y1: int) -> np.ndarray:
+    def _read_rows(self, t: int, y0: int, y1: int, buf: bytearray | None = None) -> np.ndarray:
+        """Rows ``y0:y1`` of frame ``t``; uncompressed files are read into ``buf`` when given
+        (the result is then a view of it, valid until the next read into ``buf``)."""
         name = self._files[t]
         path = os.path.join(self.folder, name)
         dtype = np.dtype(self._dtypes[t])
@@ -405,12 +387,16 @@ class TiffFolderArray:
             n = (y1 - y0) * w * dtype.itemsize
             fd = os.open(path, os.O_RDONLY)
             try:
-                buf = os.pread(fd, n, off + y0 * w * dtype.itemsize)
+                if buf is None:
+                    buf = os.pread(fd, n, off + y0 * w * dtype.itemsize)
+                    got = len(buf)
+                else:
+                    got = os.preadv(fd, [memoryview(buf)[:n]], off + y0 * w * dtype.itemsize)
             finally:
                 os.close(fd)
-            if len(buf) != n:
-                raise OSError(f"file is truncated (read {len(buf)} of {n} bytes)")
-            a = np.frombuffer(buf, dtype).reshape(y1 - y0, w)
+            if got != n:
+                raise OSError(f"file is truncated (read {got} of {n} bytes)")
+            a = np.frombuffer(buf, dtype, count=(y1 - y0) * w).reshape(y1 - y0, w)
         else:
             import tifffile
 
@@ -419,10 +405,10 @@ class TiffFolderArray:
                 raise OSError(f"image has shape {a.shape[:2]}, expected {self.shape[1:]}")
         return a.astype(self.dtype, copy=False)
 
-    def _frame_rows(self, t: int, y0: int, y1: int) -> np.ndarray:
+    def _frame_rows(self, t: int, y0: int, y1: int, buf: bytearray | None = None) -> np.ndarray:
         if self._files[t] is not None:
             try:
-                return self._read_rows(t, y0, y1)
+                return self._read_rows(t, y0, y1, buf)
             except Exception as exc:  # noqa: BLE001 - decode errors of all kinds
                 name = self._files[t]
                 why = " ".join(str(exc).split()) or type(exc).__name__
