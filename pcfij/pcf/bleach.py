@@ -38,9 +38,14 @@ SEGMENT = 128
 GROUP_PIXELS = 1024
 
 
+def group_rows(height: int, width: int) -> int:
+    """Image rows per group of :func:`_correct` for ``height x width`` images (>= 1)."""
+    return max(1, min(height, GROUP_PIXELS // max(width, 1)))
+
+
 def group_pixels(height: int, width: int) -> int:
     """Pixels per row group of :func:`_correct` for ``height x width`` images."""
-    return max(1, min(height, GROUP_PIXELS // max(width, 1))) * width
+    return group_rows(height, width) * width
 
 
 def buffer_bytes(frames: int, height: int, width: int) -> int:
@@ -51,10 +56,10 @@ def buffer_bytes(frames: int, height: int, width: int) -> int:
 
 
 @numba.njit(parallel=True, cache=True)
-def _correct(data, filtersize, exact_mean, int_data, to_uint16, pixel_major, out, out_pm):  # noqa: E501
+def _correct(data, filtersize, exact_mean, int_data, to_uint16, pixel_major, g, out, out_pm):  # noqa: E501
     """The correction; writes ``out`` (T', H, W), or ``out_pm`` (H * W, T') if ``pixel_major``.
 
-    Rows are processed in groups of about ``GROUP_PIXELS`` pixels (whole rows), so every
+    Rows are processed in groups of ``g`` whole rows (:func:`group_rows`), so every
     frame contributes a contiguous run of samples per group (fewer cache and TLB misses
     than one row at a time). Per group: a forward pass keeps only every ``SEGMENT``-th
     trend value (checkpoints); the backward pass recomputes each segment's forward values
@@ -67,7 +72,6 @@ def _correct(data, filtersize, exact_mean, int_data, to_uint16, pixel_major, out
     f0 = 1.0 / filtersize
     f1 = 1.0 - f0
     nout = n - 2 * filtersize
-    g = max(1, min(h, GROUP_PIXELS // w))
     ngroups = (h + g - 1) // g
     bad = np.zeros(ngroups, np.int64)
     nseg = (n + SEGMENT - 1) // SEGMENT
@@ -226,7 +230,7 @@ def correct_bleaching(
     if int_data and arr.dtype.itemsize > 4:
         arr = arr.astype(np.int64)
     nbad = _correct(arr, filtersize, mean == "exact", int_data, output == "uint16", pixel_major,
-                    out, out_pm)
+                    group_rows(h, w), out, out_pm)
     if nbad:
         warnings.warn(
             f"{nbad} pixel(s) have a zero intensity trend (e.g. all-zero traces); their "
