@@ -57,7 +57,11 @@ CHALLENGE_FRAME = (512, 1024)  # (H, W) of the tutorial's 1024x512 frames (full 
 READ_SAMPLE = HERE / "_cache" / "challenge_read_1024x512x1024"
 
 
-def generate(folder: Path) -> None:
+def write_tiff_folder(folder: Path, nframes: int, frame, what: str) -> None:
+    """Write ``frame(t)`` for t < nframes as µManager-named TIFF files, once (cached).
+
+    A ``.complete`` marker is written last; a folder without it is rebuilt.
+    """
     import tifffile
 
     done = folder / ".complete"
@@ -66,35 +70,30 @@ def generate(folder: Path) -> None:
     if folder.exists():
         shutil.rmtree(folder)
     folder.mkdir(parents=True)
+    print(f"generating {nframes} TIFF files of {what} in {folder} (once) ...", flush=True)
+    for t in range(nframes):
+        tifffile.imwrite(folder / f"img_{t:09d}_Default_000.tif", frame(t))
+    done.write_text("ok")
+
+
+def generate(folder: Path) -> None:
+    """Poisson counts of a cell-like pattern with photobleaching, T frames of H x W."""
     rng = np.random.default_rng(2024)
     yy, xx = np.mgrid[:H, :W]
     cell = 40 + 400 * np.exp(-(((yy - 120) / 70.0) ** 2 + ((xx - 140) / 90.0) ** 2))
     texture = rng.uniform(0.7, 1.3, (H, W))
-    print(f"generating {T} TIFF files of {H}x{W} in {folder} (once) ...", flush=True)
-    for t in range(T):
+
+    def frame(t: int) -> np.ndarray:
         bleach = 0.4 + 0.6 * np.exp(-t / 3000.0)
-        frame = rng.poisson(cell * texture * bleach).astype(np.uint16)
-        tifffile.imwrite(folder / f"img_{t:09d}_Default_000.tif", frame)
-    done.write_text("ok")
+        return rng.poisson(cell * texture * bleach).astype(np.uint16)
+
+    write_tiff_folder(folder, T, frame, f"{H}x{W}")
 
 
 def generate_read_sample(folder: Path, nfiles: int = 1024) -> None:
     """Single-image TIFF files with the challenge's frame size (for the read measurement)."""
-    import tifffile
-
-    done = folder / ".complete"
-    if done.exists():
-        return
-    if folder.exists():
-        shutil.rmtree(folder)
-    folder.mkdir(parents=True)
-    print(f"generating {nfiles} TIFF files of {CHALLENGE_FRAME} in {folder} (once) ...",
-          flush=True)
-    rng = np.random.default_rng(7)
-    pool = rng.poisson(200, (8, *CHALLENGE_FRAME)).astype(np.uint16)
-    for t in range(nfiles):
-        tifffile.imwrite(folder / f"img_{t:09d}_Default_000.tif", pool[t % 8])
-    done.write_text("ok")
+    pool = np.random.default_rng(7).poisson(200, (8, *CHALLENGE_FRAME)).astype(np.uint16)
+    write_tiff_folder(folder, nfiles, lambda t: pool[t % 8], str(CHALLENGE_FRAME))
 
 
 def challenge_block(path: Path, shape: tuple[int, int, int]) -> None:
