@@ -110,15 +110,20 @@ def challenge_block(path: Path, shape: tuple[int, int, int]) -> None:
     os.replace(tmp, path)
 
 
+def warm_up(out: Path, device: str) -> None:
+    """Compile/load the numba kernels on a tiny series, outside any measurement."""
+    from pcfij.blocks.pipeline import run_blocked_ipcf
+
+    run_blocked_ipcf(np.random.default_rng(0).poisson(50, (600, 20, 20)).astype(np.uint16),
+                     out, radius=6, bleach_filter=64, progress=False, device=device)
+    shutil.rmtree(out, ignore_errors=True)
+
+
 def run_challenge_block(source: str, out: str, device: str = "cpu") -> int:
     """Run the pipeline on one challenge block (a child process); print its summary as JSON."""
     from pcfij.blocks.pipeline import run_blocked_ipcf
 
-    # warm the numba caches outside the measurement
-    run_blocked_ipcf(np.random.default_rng(0).poisson(50, (600, 20, 20)).astype(np.uint16),
-                     out + ".warm.zarr", radius=6, bleach_filter=64, progress=False,
-                     device=device)
-    shutil.rmtree(out + ".warm.zarr")
+    warm_up(Path(out + ".warm.zarr"), device)
     s = run_blocked_ipcf(source, out, radius=6, npoints=32, nbins=32,
                          bleach_filter=CHALLENGE_BLEACH, memory_limit=CHALLENGE_LIMIT,
                          progress=False, device=device)
@@ -199,15 +204,7 @@ def main(argv=None) -> int:
     # ---- the whole pipeline under the memory limit
     tmp = Path(tempfile.mkdtemp(prefix="pcfij-bench-"))
     try:
-        # warm the numba caches outside the measurement
-        run_blocked_ipcf(
-            np.random.default_rng(0).poisson(50, (600, 20, 20)).astype(np.uint16),
-            tmp / "warm.zarr",
-            radius=6,
-            bleach_filter=64,
-            progress=False,
-            device=args.device,
-        )
+        warm_up(tmp / "warm.zarr", args.device)
         base = current_rss()
         with PeakRSS() as rss:
             t0 = time.perf_counter()
