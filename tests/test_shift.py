@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import pcfij.shift as S
+from pcfij.errors import InputError
 from pcfij.kernels import gpu_available
 from pcfij.kernels import shift_cpu as cpu
 from pcfij.kernels import shift_gpu as gpuk
@@ -439,3 +440,19 @@ def test_gpu_equals_cpu():
         x1 = S.find_shift_based_correlation_map(ref[0], mat[0])
         x2 = S.find_shift_based_correlation_map(ref[0], mat[0], gpu=True)
         np.testing.assert_allclose(x1, x2, atol=1e-4)
+
+
+@pytest.mark.parametrize("call", [
+    lambda a, b: S.find_global_shift_based_local_shifts(a, b, 7, 10),
+    lambda a, b: S.find_local_shifts(a, b, win_size=7, margin=10),
+    lambda a, b: S.find_local_shifts(a[None].repeat(3, 0), b[None].repeat(3, 0), dim=2,
+                                     win_size=7, margin=10),
+    lambda a, b: S.find_local_shifts_umpa(a[None].repeat(3, 0), b[None].repeat(3, 0),
+                                          win_size=7, margin=10),
+])
+def test_images_smaller_than_window_plus_margin_are_refused(call):
+    """One check for every windowed search: the message names the sizes and the fix."""
+    a = np.random.default_rng(0).random((26, 40))
+    with pytest.raises(InputError, match=r"\(26 x 40\) are smaller than win_size \+ 2 \* "
+                                         r"margin = 27; use a smaller win_size or margin"):
+        call(a, a.copy())

@@ -49,6 +49,15 @@ def check_margin(margin) -> int:
     return m
 
 
+def check_window_fits(height: int, width: int, win: int, margin: int) -> None:
+    """Refuse images too small for one ``win`` window plus the search ``margin`` around it."""
+    need = win + 2 * margin
+    if height < need or width < need:
+        raise InputError(
+            f"the images ({height} x {width}) are smaller than win_size + 2 * margin = "
+            f"{need}; use a smaller win_size or margin")
+
+
 def device_mode(gpu, *, hybrid: bool = False) -> str:
     """``"cpu"``, ``"gpu"`` or ``"hybrid"`` for algotom's ``gpu`` argument.
 

@@ -10,6 +10,7 @@ from pcfij.shift._common import (
     as_f64,
     check_array,
     check_margin,
+    check_window_fits,
     device_mode,
     method_code,
     odd_win,
@@ -81,10 +82,7 @@ def find_global_shift_based_local_shifts(ref_mat, mat, win_size, margin, list_ij
     h, w = ref_mat.shape
     rad = win // 2
     start = rad + margin
-    if h < win + 2 * margin or w < win + 2 * margin:
-        raise InputError(
-            f"the images ({h} x {w}) are smaller than win_size + 2 * margin = "
-            f"{win + 2 * margin}")
+    check_window_fits(h, w, win, margin)
     ref = as_f64(ref_mat)
     mov = as_f64(mat)
     if norm:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from pcfij.errors import InputError
 from pcfij.kernels import shift_cpu as cpu
 from pcfij.kernels import shift_gpu as gpuk
 from pcfij.shift._common import (
@@ -12,6 +11,7 @@ from pcfij.shift._common import (
     check_array,
     check_dim,
     check_margin,
+    check_window_fits,
     chunk_count,
     device_mode,
     global_stats,
@@ -96,10 +96,7 @@ def find_local_shifts(ref_mat, mat, dim=1, win_size=7, margin=10, method="diff",
                 ncore=ncore)
     if len(ref_mat.shape) == 2:
         h, w = ref_mat.shape
-        if h < win + 2 * margin or w < win + 2 * margin:
-            raise InputError(
-                f"the images ({h} x {w}) are smaller than win_size + 2 * margin = "
-                f"{win + 2 * margin}; use a smaller win_size or margin")
+        check_window_fits(h, w, win, margin)
         ref = as_f64(ref_mat)
         mov = as_f64(mat)
         if norm:
@@ -120,12 +117,7 @@ def find_local_shifts(ref_mat, mat, dim=1, win_size=7, margin=10, method="diff",
     depth, h, w = ref_mat.shape
     if hybrid:  # algotom's hybrid mode searches stacks in 2D (also on the CPU fallback)
         dim = 2
-    if h < 2 * e + 1:
-        raise InputError(
-            f"the image height {h} is smaller than win_size + 2 * margin = {2 * e + 1}")
-    if w < 2 * e + 1:
-        raise InputError(
-            f"the image width {w} is smaller than win_size + 2 * margin = {2 * e + 1}")
+    check_window_fits(h, w, win, margin)
     nchunk = chunk_count(h, chunk_size)
     xs = np.zeros((h, w), np.float32)
     ys = np.zeros((h, w), np.float32)

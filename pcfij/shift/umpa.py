@@ -21,6 +21,7 @@ from pcfij.shift._common import (
     as_f64,
     check_array,
     check_margin,
+    check_window_fits,
     chunk_count,
     device_mode,
     method_code,
@@ -93,10 +94,7 @@ def find_local_shifts_umpa(ref_mat, mat, win_size=7, margin=10, method="diff", s
     p1, p2 = cpu.poly_tables(eff)
     depth, h, w = ref_mat.shape
     e = margin + win // 2
-    if h < win + 2 * margin or w < win + 2 * margin:
-        raise InputError(
-            f"the images ({h} x {w}) are smaller than win_size + 2 * margin = "
-            f"{win + 2 * margin}; use a smaller win_size or margin")
+    check_window_fits(h, w, win, margin)
     w1 = smoothing_window(filter_name, win)
     w1 = w1 / w1.sum()
     # mean intensity of the reference (a global number, so read the whole stack once)
