@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Set up everything pcfij needs on a fresh Debian machine with Python >= 3.10:
-#   * system packages for the ImageJ bridge and its tests (Java, Debian's ImageJ 1.x
-#     `libij-java`, Xvfb) -- installed with apt-get when running as root or with sudo;
+#   * system packages for the ImageJ bridge and its tests (Java with javac, Debian's ImageJ 1.x
+#     `libij-java`, commons-math3, Xvfb) -- installed with apt-get when running as root or with sudo;
 #   * a virtual environment in .venv with pcfij and its Python dependencies.
 # Safe to run again: it only installs what is missing.
 # Environment: PCFIJ_VENV (default .venv), PCFIJ_EXTRAS (default "test,imagej,io"),
@@ -14,6 +14,10 @@ PY=${PYTHON:-python3}
 
 need_apt=()
 command -v java >/dev/null 2>&1 || need_apt+=(default-jre-headless)
+# javac compiles the ImageJ command host (pcfij/imagej/java) against the ImageJ jar
+command -v javac >/dev/null 2>&1 || need_apt+=(default-jdk-headless)
+# commons-math3: the library the Fiji CCC plugin fits with; tests compare against it
+[ -f /usr/share/java/commons-math3.jar ] || need_apt+=(libcommons-math3-java)
 [ -f /usr/share/java/ij.jar ] || need_apt+=(libij-java)
 command -v xvfb-run >/dev/null 2>&1 || need_apt+=(xvfb xauth)
 if ! "$PY" -c "import venv, ensurepip" >/dev/null 2>&1; then need_apt+=(python3-venv); fi

@@ -86,9 +86,9 @@ def _run_imagej(command: str, options: str, images: list[str], out: Path,
                 input_dir: str | None = None) -> None:
     from pcfij.imagej import dialogs
     from pcfij.imagej.files import write_outputs
-    from pcfij.imagej.outputs import Context
     from pcfij.imagej.runners import find_runner
     from pcfij.io.tiff import read_image
+    from pcfij.outputs import Context
     from pcfij.registry import imagej_commands
 
     table = imagej_commands()

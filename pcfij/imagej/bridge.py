@@ -35,7 +35,7 @@ from typing import Any
 from pcfij.errors import InputError, InputTypeError
 from pcfij.imagej import dialogs
 from pcfij.imagej.convert import from_imageplus, jclass, to_imageplus, to_results_table
-from pcfij.imagej.outputs import RESULTS, Context, OutImage, OutPlot, Outputs
+from pcfij.outputs import RESULTS, Context, OutImage, OutPlot, Outputs
 from pcfij.params import Command
 
 MENU = "Plugins>pcfij"

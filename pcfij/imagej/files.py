@@ -20,8 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
-from pcfij.imagej.outputs import OutPlot, Outputs
 from pcfij.io.tiff import write_imagej_tiff
+from pcfij.outputs import OutPlot, Outputs
 
 
 def safe_name(title: str) -> str:

@@ -20,8 +20,8 @@ from collections.abc import Callable
 import numpy as np
 
 from pcfij.errors import InputError, InputTypeError
-from pcfij.imagej.outputs import RESULTS, Context, OutImage, OutPlot, Outputs, OutTable
 from pcfij.io.tiff import Calibration, Image
+from pcfij.outputs import RESULTS, Context, OutImage, OutPlot, Outputs, OutTable
 from pcfij.params import Command
 
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 import numpy as np
 
 from pcfij.errors import InputError
-from pcfij.imagej.outputs import RESULTS, Context, OutImage, OutPlot, Outputs, OutTable
 from pcfij.imagej.runners import _stem
 from pcfij.io.tiff import Calibration, Image
+from pcfij.outputs import RESULTS, Context, OutImage, OutPlot, Outputs, OutTable
 
 
 def _pair(inputs: dict) -> tuple[Image, Image]:
