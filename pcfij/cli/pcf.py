@@ -88,7 +88,8 @@ def run_pcf(values: dict, ns=None) -> int:
     seconds = time.perf_counter() - t0
     used = _frames_used(data.shape[0], v)
     with staged_output_dir(out, overwrite=v["overwrite"]) as stage:
-        write_pcf_outputs(stage, result, used, v, cal, figures=v["figures"])
+        write_pcf_outputs(stage, result, used, v, cal, figures=v["figures"],
+                          name=Path(src.rstrip("/")).stem)
         _write_summary(stage, v, data.shape, result.shape, seconds)
     npairs = int(np.prod(result.shape[:3]))
     print(f"pcfij pcf: {npairs} pair correlations in {seconds:.1f} s; results in {out}")
@@ -129,37 +130,31 @@ def _run_blocked(v: dict) -> int:
 
 
 def write_pcf_outputs(
-    folder: Path, result: np.ndarray, ntimes: int, v: dict, cal: Calibration, *, figures=True
+    folder: Path, result: np.ndarray, ntimes: int, v: dict, cal: Calibration, *, figures=True,
+    name: str = "pcf",
 ) -> None:
     """Write an ipCF result: ``pcf.npy``, ImageJ hyperstack ``pcf.tif``, bin/point tables, PNGs.
 
+    The image and tables are those ImageJ shows (:func:`pcfij.pcf.present.pcf_outputs`):
     ``pcf.tif`` holds one plane per (delay bin, circle point): ImageJ frames = delay bins,
-    slices = circle points, with slice labels naming both.
+    slices = circle points, with the same slice labels; ``bins.csv`` is ImageJ's Results
+    table, ``points.csv`` the *pCF Points* table.
     """
+    from pcfij.imagej.files import write_table
+    from pcfij.pcf.present import POINTS_TABLE, pcf_outputs
+
     folder = Path(folder)
-    radius, npoints = v["radius"], v["npoints"]
-    bins = ipcf_bins(ntimes, v["nbins"])
-    coords = circle(radius, npoints)
+    outputs = pcf_outputs(result, ntimes, v, name=name, calibration=cal)
     np.save(folder / "pcf.npy", result)
-    stack = np.ascontiguousarray(np.moveaxis(result, (3, 2), (0, 1)))  # (bins, points, H', W')
-    delays = bin_delays(bins)
-    labels = [
-        f"bin {k} (delay {delays[k]:g} frames) point {i} (dx={coords[i, 0]}, dy={coords[i, 1]})"
-        for k in range(stack.shape[0])
-        for i in range(stack.shape[1])
-    ]
-    write_imagej_tiff(folder / "pcf.tif", stack, "TZYX", cal, labels=labels)
-    starts = np.concatenate([[0], bins[:-1]])
-    with open(folder / "bins.csv", "w") as fh:
-        fh.write("bin,first_delay_frames,last_delay_frames,mean_delay_frames\n")
-        for k, (s, e) in enumerate(zip(starts, bins)):
-            fh.write(f"{k},{s},{e - 1},{delays[k]:g}\n")
-    with open(folder / "points.csv", "w") as fh:
-        fh.write("point,dx_pixels,dy_pixels,angle_degrees\n")
-        for i, (u, w) in enumerate(coords):
-            fh.write(f"{i},{u},{w},{360.0 * i / npoints:g}\n")
+    img = outputs.images[0]
+    write_imagej_tiff(folder / "pcf.tif", img.data, img.axes, img.calibration,
+                      labels=list(img.labels), extra_metadata={"Info": img.info})
+    files = {"Results": "bins.csv", POINTS_TABLE: "points.csv"}
+    for tab in outputs.tables:
+        write_table(folder / files[tab.title], tab.columns, tab.labels)
     if figures:
-        write_pcf_figures(folder, result, bins, coords)
+        bins = ipcf_bins(ntimes, v["nbins"])
+        write_pcf_figures(folder, result, bins, circle(v["radius"], v["npoints"]))
 
 
 def write_pcf_figures(folder: Path, result, bins, coords) -> None:
@@ -273,7 +268,8 @@ def run_demo(values: dict, ns=None) -> int:
     with staged_output_dir(v["output"], overwrite=v["overwrite"]) as stage:
         write_imagej_tiff(stage / "simulation.tif", data[:2048], "TYX", Calibration())
         full = dict(params, output=v["output"], overwrite=v["overwrite"])
-        write_pcf_outputs(stage, result, data.shape[0], full, Calibration())
+        write_pcf_outputs(stage, result, data.shape[0], full, Calibration(),
+                          name="simulation")
         _write_summary(stage, full, data.shape, result.shape, seconds)
         summary = channel_summary(result, radius, width, size)
         (stage / "channel_summary.json").write_text(json.dumps(summary, indent=2))

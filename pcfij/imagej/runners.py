@@ -71,7 +71,8 @@ def mask_plane(img: Image | None, shape: tuple[int, int], what: str) -> np.ndarr
 
 # ----------------------------------------------------------------------------- pCF
 def run_pcf(values: dict, inputs: dict, ctx: Context) -> Outputs:
-    from pcfij.pcf import bin_delays, circle, ipcf, ipcf_bins, pow2_frames
+    from pcfij.pcf import ipcf, pow2_frames
+    from pcfij.pcf.present import pcf_outputs
 
     img = inputs["data"]
     data = time_series(img, "the image")
@@ -88,60 +89,14 @@ def run_pcf(values: dict, inputs: dict, ctx: Context) -> Outputs:
         ctx.progress(done[0] / total)
 
     ctx.status("computing pair correlations")
-    out = Outputs()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         result = ipcf(data, r, npoints, nbins, pow2=values["pow2"],
                       bleach_filter=values["bleach_filter"], mask=mask,
                       smooth=values["smooth"], device=values["device"], progress=progress)
+    out = pcf_outputs(result, ntimes, values, name=_stem(img), calibration=img.calibration,
+                      source=str(img.path or ""), region=getattr(img, "region", None))
     _warnings_to_log(caught, out)
-    bins = ipcf_bins(ntimes, nbins)[: result.shape[3]]
-    delays = bin_delays(bins)
-    starts = np.concatenate([[0], bins[:-1]])
-    offsets = circle(r, npoints)
-    angles = np.degrees(np.arctan2(offsets[:, 1], offsets[:, 0])) % 360.0
-    cal = img.calibration
-    fi = cal.frame_interval
-    labels = []
-    for b in range(result.shape[3]):
-        for p in range(npoints):
-            t = f"{delays[b]:g} frames" + (f" = {delays[b] * fi:g} s" if fi else "")
-            labels.append(f"point {p} (dx={offsets[p, 0]}, dy={offsets[p, 1]}, "
-                          f"{angles[p]:.1f} deg) delay bin {b}: {t}")
-    out_cal = Calibration(cal.pixel_width, cal.pixel_height, 1.0, cal.unit, 0.0)
-    info = (
-        "pcfij pCF Analysis (image pair correlation function)\n"
-        f"input: {img.path}\n"
-        f"radius={r} points={npoints} bins={nbins} bleach={values['bleach_filter']} "
-        f"pow2={values['pow2']} smooth={values['smooth']}\n"
-        "axes: x, y = centre pixel (input pixel + radius); slices (z) = point on the circle; "
-        "frames (t) = logarithmic delay bin (see the Results table for the delays)\n"
-        f"frames analysed: {ntimes}\n"
-    )
-    out.images.append(OutImage(
-        np.ascontiguousarray(result.transpose(3, 2, 0, 1)), "TZYX", f"{_stem(img)} pCF",
-        out_cal, labels, info,
-    ))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        mean_curve = np.nanmean(result.reshape(-1, result.shape[3]), axis=0) \
-            if np.isfinite(result).any() else np.full(result.shape[3], np.nan)
-    cols: dict = {
-        "Bin": np.arange(len(bins)),
-        "Delay (frames)": delays,
-        "First delay": starts,
-        "Last delay": bins - 1,
-    }
-    if fi:
-        cols["Delay (s)"] = delays * fi
-    cols["Mean pCF"] = mean_curve
-    out.tables.append(OutTable(cols, RESULTS))
-    out.tables.append(OutTable(
-        {"Point": np.arange(npoints), "dx": offsets[:, 0], "dy": offsets[:, 1],
-         "Angle (deg)": angles}, "pCF Points"))
-    out.plots.append(OutPlot(f"{_stem(img)} mean pCF", "delay (frames)", "pCF").add(
-        "mean over pixels and points", delays[1:] if len(delays) > 1 else delays,
-        mean_curve[1:] if len(delays) > 1 else mean_curve, "connected circle", "blue"))
     return out
 
 
