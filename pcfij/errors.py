@@ -14,3 +14,12 @@ class InputError(ValueError):
 
 class InputTypeError(TypeError):
     """An argument of the wrong type (e.g. a non-numeric image); message says what to pass."""
+
+
+class ShiftAtMarginWarning(RuntimeWarning):
+    """A shift was found on the edge of its search range, so the true shift may be larger.
+
+    Raised as a warning by :mod:`pcfij.shift` when the correlation peak lies on the border of
+    the search window (``|shift| == margin``): the number is a lower bound, not a measurement.
+    The CLI prints it as one ``warning:`` line on stderr; the ImageJ commands log it.
+    """

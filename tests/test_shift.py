@@ -453,6 +453,8 @@ def test_gpu_equals_cpu():
 def test_images_smaller_than_window_plus_margin_are_refused(call):
     """One check for every windowed search: the message names the sizes and the fix."""
     a = np.random.default_rng(0).random((26, 40))
+    # the largest margin that fits: 7 + 2 * m <= 26, m = 9 (worked out by hand)
     with pytest.raises(InputError, match=r"\(26 x 40\) are smaller than win_size \+ 2 \* "
-                                         r"margin = 27; use a smaller win_size or margin"):
+                                         r"margin = 27 \(margin 10\); the largest margin that "
+                                         r"fits with win_size 7 is 9: use a smaller win_size"):
         call(a, a.copy())

@@ -1,15 +1,26 @@
 """The ``pcfij`` command line (also ``python -m pcfij``).
 
-Sub-commands are generated from the command declarations (:mod:`pcfij.registry`). Bad input
-ends with one line on stderr (``pcfij <command>: error: ...``) and a non-zero exit status,
-never a traceback; set ``PCFIJ_DEBUG=1`` to see the traceback.
+Sub-commands are generated from the command declarations (:mod:`pcfij.registry`).
+
+* Bad input (:class:`~pcfij.errors.InputError`, :class:`~pcfij.errors.InputTypeError`) and
+  clear operating-system errors (missing file, permission denied, disk full, read-only file
+  system, ... with the path) end with one line on stderr (``pcfij <command>: error: ...``)
+  and exit status 1, never a traceback.
+* Warnings are one line each on stderr (``pcfij <command>: warning: ...``).
+* Anything else is a bug in pcfij, not bad input: the traceback is printed with a request
+  to report it, and the exit status is 70 (``EX_SOFTWARE``).
+
+Set ``PCFIJ_DEBUG=1`` to see the traceback of every error.
 """
 
 from __future__ import annotations
 
 import argparse
+import errno
 import os
 import sys
+import traceback
+import warnings
 from collections.abc import Sequence
 
 from pcfij import __version__
@@ -17,7 +28,17 @@ from pcfij.errors import InputError, InputTypeError
 from pcfij.registry import all_commands, resolve
 
 EXIT_ERROR = 1
+EXIT_BUG = 70
 EXIT_INTERRUPTED = 130
+
+#: OSError numbers whose message and path say all a user needs (one line, no traceback)
+CLEAR_OS_ERRORS = frozenset(getattr(errno, name) for name in (
+    "ENOENT", "ENOTDIR", "EISDIR", "EACCES", "EPERM", "ENOSPC", "EDQUOT", "EROFS", "EEXIST",
+    "ENAMETOOLONG", "ELOOP", "EIO", "EFBIG", "EMFILE", "ENFILE", "EBUSY", "ETXTBSY", "EPIPE",
+    "ENOTEMPTY", "EXDEV") if hasattr(errno, name))
+
+BUG_REPORT = ("this is a bug in pcfij, not a problem with your input: please report it to "
+              "the pcfij developers with the command line and the traceback above")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -37,21 +58,52 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the CLI; return the process exit status."""
+    """Run the CLI; return the process exit status (0 ok, 1 bad input, 70 bug, 130 Ctrl-C)."""
     parser = build_parser()
     ns = parser.parse_args(argv)
     cmd = ns._command
-    try:
-        runner = resolve(cmd.cli_runner)
-        return int(runner(cmd.values_from_namespace(ns), ns) or 0)
-    except KeyboardInterrupt:
-        print(f"pcfij {cmd.name}: interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
-    except (InputError, InputTypeError, ValueError, TypeError, OSError, MemoryError) as exc:
-        if os.environ.get("PCFIJ_DEBUG"):
-            raise
-        print(f"pcfij {cmd.name}: error: {_one_line(exc)}", file=sys.stderr)
-        return EXIT_ERROR
+    with warnings.catch_warnings():
+        warnings.showwarning = _warning_line(cmd.name)
+        try:
+            runner = resolve(cmd.cli_runner)
+            return int(runner(cmd.values_from_namespace(ns), ns) or 0)
+        except KeyboardInterrupt:
+            print(f"pcfij {cmd.name}: interrupted", file=sys.stderr)
+            return EXIT_INTERRUPTED
+        except Exception as exc:  # noqa: BLE001 - sorted into user errors and bugs below
+            if os.environ.get("PCFIJ_DEBUG"):
+                raise
+            if not is_user_error(exc):
+                traceback.print_exc()
+                print(f"pcfij {cmd.name}: internal error: {_one_line(exc)}", file=sys.stderr)
+                print(f"pcfij {cmd.name}: {BUG_REPORT}", file=sys.stderr)
+                return EXIT_BUG
+            print(f"pcfij {cmd.name}: error: {_one_line(exc)}", file=sys.stderr)
+            return EXIT_ERROR
+
+
+def is_user_error(exc: BaseException) -> bool:
+    """True for errors a user can fix without a new pcfij: the project's own input errors,
+    clear operating-system errors (see :data:`CLEAR_OS_ERRORS`) and running out of memory.
+
+    A bare ``ValueError``/``TypeError`` is not one: input checks raise
+    :class:`~pcfij.errors.InputError`/:class:`~pcfij.errors.InputTypeError`, so anything
+    else comes from a bug.
+    """
+    if isinstance(exc, (InputError, InputTypeError, MemoryError)):
+        return True
+    return isinstance(exc, OSError) and exc.errno in CLEAR_OS_ERRORS
+
+
+def _warning_line(name: str):
+    def show(message, category, filename, lineno, file=None, line=None) -> None:
+        text = " ".join(str(message).split())
+        try:
+            print(f"pcfij {name}: warning: {text}", file=file or sys.stderr)
+        except OSError:  # stderr closed
+            pass
+
+    return show
 
 
 def _one_line(exc: BaseException) -> str:

@@ -126,7 +126,11 @@ def _reference(text: str):
 
 
 def run_drift(values: dict, ns) -> int:
-    """``pcfij drift STACK -o corrected.tif [--table drift.csv]``."""
+    """``pcfij drift STACK -o corrected.tif [--table drift.csv]``.
+
+    The drift table has columns frame, dx, dy, at_margin (1: the drift lies on the edge of
+    the search window and may be larger; a warning line names those frames).
+    """
     from pcfij.shift import register_stack
 
     v = DRIFT.validate(values)
@@ -156,10 +160,13 @@ def run_drift(values: dict, ns) -> int:
     corrected = np.transpose(corrected, inverse)
     write_atomic(out, lambda p: write_imagej_tiff(p, corrected, axes, img.calibration))
     if table is not None:
-        _write_csv(table, ["frame", "dx", "dy"],
-                   [[r["frame"], f"{r['dx']:.6f}", f"{r['dy']:.6f}"] for r in res.table()])
+        _write_csv(table, ["frame", "dx", "dy", "at_margin"],
+                   [[r["frame"], f"{r['dx']:.6f}", f"{r['dy']:.6f}", int(r["at_margin"])]
+                    for r in res.table()])
     d = res.drift
     worst = float(np.hypot(d[:, 0], d[:, 1]).max()) if len(d) else 0.0
-    print(f"corrected {n} frames (largest drift {worst:.2f} px) -> {out}"
-          + (f"; drift table -> {table}" if table else ""))
+    edge = int(np.count_nonzero(res.at_margin))
+    print(f"corrected {n} frames (largest drift {worst:.2f} px"
+          + (f"; {edge} frames at the search margin, drift may be larger" if edge else "")
+          + f") -> {out}" + (f"; drift table -> {table}" if table else ""))
     return 0

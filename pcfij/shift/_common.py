@@ -50,12 +50,20 @@ def check_margin(margin) -> int:
 
 
 def check_window_fits(height: int, width: int, win: int, margin: int) -> None:
-    """Refuse images too small for one ``win`` window plus the search ``margin`` around it."""
+    """Refuse images too small for one ``win`` window plus the search ``margin`` around it.
+
+    The message names the largest margin that fits with this ``win`` (or the largest
+    ``win_size`` when no margin fits).
+    """
     need = win + 2 * margin
     if height < need or width < need:
+        small = min(height, width)
+        best = (small - win) // 2
+        fix = (f"the largest margin that fits with win_size {win} is {best}" if best >= 0 else
+               f"win_size must be at most {small if small % 2 else small - 1} for these images")
         raise InputError(
             f"the images ({height} x {width}) are smaller than win_size + 2 * margin = "
-            f"{need}; use a smaller win_size or margin")
+            f"{need} (margin {margin}); {fix}: use a smaller win_size or margin")
 
 
 def device_mode(gpu, *, hybrid: bool = False) -> str:
@@ -112,10 +120,35 @@ def same_shape(ref, mat) -> None:
             f"{tuple(mat.shape)}")
 
 
-def as_f64(a) -> np.ndarray:
-    """Read (a chunk of) an array into a C-contiguous float64 NumPy array."""
-    return np.ascontiguousarray(np.asarray(a[...] if not isinstance(a, np.ndarray) else a,
+def check_finite(a: np.ndarray, name: str) -> np.ndarray:
+    """Refuse NaN or infinite values in a float array; return ``a`` unchanged.
+
+    A correlation with a NaN pixel is NaN, and the peak of a map holding NaNs is wherever
+    the scan starts (a shift of -margin, -margin): shift finding has no right answer to give.
+    """
+    if a.dtype.kind in "fc":
+        bad = ~np.isfinite(a)
+        if bad.any():
+            n = int(np.count_nonzero(bad))
+            what = "is entirely NaN or infinite" if n == a.size else (
+                f"contains {n} NaN or infinite pixel value{'s' if n > 1 else ''}")
+            raise InputError(
+                f"{name} {what}; shift finding needs finite pixel values: replace them "
+                "(e.g. by the image mean) or crop them away first")
+    return a
+
+
+def as_f64(a, name: str = "the image") -> np.ndarray:
+    """Read (a chunk of) an array into a C-contiguous float64 NumPy array of finite values.
+
+    Raises
+    ------
+    InputError
+        If the values include NaN or infinity (``name`` says which input).
+    """
+    out = np.ascontiguousarray(np.asarray(a[...] if not isinstance(a, np.ndarray) else a,
                                           dtype=np.float64))
+    return check_finite(out, name)
 
 
 def standardize(a: np.ndarray) -> np.ndarray:

@@ -74,7 +74,7 @@ DRIFT = Command(
               choices=("cpu", "gpu", "auto"), key="device", cli="--device"),
         Param("output", "path", REQUIRED, "corrected stack (ImageJ TIFF)", cli="-o",
               imagej=False),
-        Param("table", "path", None, "also write the drift table (CSV: frame, dx, dy)",
+        Param("table", "path", None, "also write the drift table (CSV: frame, dx, dy, at_margin)",
               optional=True, imagej=False),
         OVERWRITE,
     ),

@@ -3,7 +3,12 @@
 
 from __future__ import annotations
 
-from pcfij.errors import InputError
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+
+from pcfij.errors import InputError, ShiftAtMarginWarning
 from pcfij.kernels import shift_cpu as cpu
 from pcfij.kernels import shift_gpu as gpuk
 from pcfij.shift._common import (
@@ -60,12 +65,36 @@ def generate_correlation_map(ref_mat, mat, gpu=False, block=(16, 16)):
             f"and {mat.shape[0]}")
     if h1 == 0 or w1 == 0:
         raise InputError("mat is empty")
-    ref3 = as_f64(ref_mat).reshape((-1, h0, w0))
-    mat3 = as_f64(mat).reshape((-1, h1, w1))
+    ref3 = as_f64(ref_mat, "ref_mat").reshape((-1, h0, w0))
+    mat3 = as_f64(mat, "mat").reshape((-1, h1, w1))
     if mode == "cpu":
         return cpu.corr_map(standardize(ref3), mat3)
     xp = xp_for(mode)
     return gpuk.to_host(gpuk.corr_map(xp, xp.asarray(ref3), xp.asarray(mat3)))
+
+
+@dataclass(frozen=True)
+class Peak:
+    """A global shift with what is known about its correlation peak (internal).
+
+    ``x``, ``y``: the shift as :func:`find_shift_based_correlation_map` returns it;
+    ``edge_x``, ``edge_y``: the integer peak lies on the edge of the search window along
+    that axis (the true shift may be larger); ``range_x``, ``range_y``: the search range
+    (+-pixels); ``flat``: the map is zero everywhere (one image is constant), so there is
+    no peak and no answer.
+    """
+
+    x: float
+    y: float
+    edge_x: bool
+    edge_y: bool
+    range_x: int
+    range_y: int
+    flat: bool
+
+    @property
+    def at_margin(self) -> bool:
+        return self.edge_x or self.edge_y
 
 
 def find_shift_based_correlation_map(ref_mat, mat, margin=10, axis=None, sub_pixel=True,
@@ -102,9 +131,46 @@ def find_shift_based_correlation_map(ref_mat, mat, margin=10, axis=None, sub_pix
 
     Raises
     ------
-    ValueError
-        If the shapes and ``margin`` leave nothing to slide, or the images do not fit.
+    InputError (a ValueError)
+        If the shapes and ``margin`` leave nothing to slide (same-size images need
+        ``size - 2 * margin >= 4``; the message names the largest margin that fits), the
+        images hold NaN or infinite values, or one of them is constant where they are
+        compared (no correlation peak, so no shift).
+
+    Warns
+    -----
+    ShiftAtMarginWarning (a RuntimeWarning)
+        When the correlation peak lies on the edge of the search window: the shift
+        returned (+-margin along that axis) is where the search stopped, and the true
+        shift may be larger. Increase ``margin``.
     """
+    peak = correlation_peak(ref_mat, mat, margin, axis, sub_pixel, method, dim, size, gpu,
+                            block)
+    if peak.flat:
+        raise InputError(FLAT_MESSAGE)
+    if peak.at_margin:
+        warnings.warn(edge_message(peak), ShiftAtMarginWarning, stacklevel=2)
+    return peak.x, peak.y
+
+
+FLAT_MESSAGE = ("no correlation peak: ref_mat or mat is constant (every pixel the same) "
+                "where they are compared, so no shift can be found")
+
+
+def edge_message(peak: Peak) -> str:
+    """The warning text for a peak on the edge of the search window."""
+    axes = [f"{n} = {v:+g} px (search range +-{r})" for n, v, r, e in
+            (("x", peak.x, peak.range_x, peak.edge_x), ("y", peak.y, peak.range_y, peak.edge_y))
+            if e]
+    return ("the correlation peak lies on the edge of the search window ("
+            + ", ".join(axes) + "): the true shift may be larger than found; "
+            "increase margin")
+
+
+def correlation_peak(ref_mat, mat, margin=10, axis=None, sub_pixel=True, method="diff",
+                     dim=2, size=3, gpu=False, block=(16, 16)) -> Peak:
+    """:func:`find_shift_based_correlation_map` without warnings or refusals of the result:
+    the shift plus whether its peak is on the edge of the search window or missing."""
     margin = check_margin(margin)
     if axis not in (0, 1, None):
         raise InputError(f"axis must be 0, 1 or None; got {axis!r}")
@@ -117,19 +183,14 @@ def find_shift_based_correlation_map(ref_mat, mat, margin=10, axis=None, sub_pix
     three = len(mat.shape) == 3
     ok_crop = True
     if (h0, w0) == (h1, w1) and margin > 0:
+        _check_crop(h1, w1, margin, axis)
         if axis == 0:
-            ok_crop = h1 - 2 * margin > 3
-            if ok_crop:
-                mat = mat[:, margin:-margin, :] if three else mat[margin:-margin, :]
+            mat = mat[:, margin:-margin, :] if three else mat[margin:-margin, :]
         elif axis == 1:
-            ok_crop = w1 - 2 * margin > 3
-            if ok_crop:
-                mat = mat[:, :, margin:-margin] if three else mat[:, margin:-margin]
+            mat = mat[:, :, margin:-margin] if three else mat[:, margin:-margin]
         else:
-            ok_crop = h1 - 2 * margin > 3 and w1 - 2 * margin > 3
-            if ok_crop:
-                mat = (mat[:, margin:-margin, margin:-margin] if three
-                       else mat[margin:-margin, margin:-margin])
+            mat = (mat[:, margin:-margin, margin:-margin] if three
+                   else mat[margin:-margin, margin:-margin])
         h1, w1 = mat.shape[-2:]
     elif (h0, w0) == (h1, w1):
         ok_crop = h1 > 3 and w1 > 3
@@ -155,4 +216,26 @@ def find_shift_based_correlation_map(ref_mat, mat, margin=10, axis=None, sub_pix
             xpk = xmid
         else:
             ypk = ymid
-    return float(xpk - xmid), float(ypk - ymid)
+    # the integer maximum, found as locate_peak finds it (first one in row-major order)
+    iy, ix = divmod(int(np.argmax(cmap)), w2)
+    return Peak(float(xpk - xmid), float(ypk - ymid),
+                edge_x=axis != 0 and w2 > 1 and ix in (0, w2 - 1),
+                edge_y=axis != 1 and h2 > 1 and iy in (0, h2 - 1),
+                range_x=w2 // 2, range_y=h2 // 2, flat=not np.any(cmap))
+
+
+def _check_crop(height: int, width: int, margin: int, axis) -> None:
+    """Refuse a margin that leaves fewer than 4 pixels of same-size images to slide
+    (algotom then slides the whole image, a 1 x 1 map whose answer is always 0, 0)."""
+    sides = {0: [("height", height)], 1: [("width", width)]}.get(
+        axis, [("height", height), ("width", width)])
+    name, n = min(sides, key=lambda t: t[1])
+    if n - 2 * margin > 3:
+        return
+    best = (n - 4) // 2
+    fix = (f"the largest margin that fits is {best}" if best >= 0 else
+           "the images need at least 4 pixels along the searched axes")
+    raise InputError(
+        f"margin {margin} is too large for images of {height} x {width} pixels: cropping "
+        f"{margin} pixels from each side of the {name} ({n}) leaves fewer than 4 to slide; "
+        f"{fix}")

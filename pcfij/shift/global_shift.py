@@ -3,9 +3,11 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
-from pcfij.errors import InputError
+from pcfij.errors import InputError, ShiftAtMarginWarning
 from pcfij.shift._common import (
     as_f64,
     check_array,
@@ -16,7 +18,7 @@ from pcfij.shift._common import (
     odd_win,
     same_shape,
 )
-from pcfij.shift.corrmap import find_shift_based_correlation_map
+from pcfij.shift.corrmap import correlation_peak
 from pcfij.shift.normalize import normalize_image
 
 GLOBAL_VALUES = ("median", "mean", "mixed")
@@ -68,6 +70,12 @@ def find_global_shift_based_local_shifts(ref_mat, mat, win_size, margin, list_ij
     x, y : float or ndarray
         Global shift (or the local shifts if ``return_list``), same sign convention as
         :func:`find_shift_based_correlation_map`.
+
+    Warns
+    -----
+    ShiftAtMarginWarning (a RuntimeWarning)
+        Once, saying how many points had their correlation peak on the edge of the search
+        window (shift may be larger) or had no peak (constant window).
     """
     if global_value not in GLOBAL_VALUES:
         raise InputError(f"global_value must be one of {', '.join(GLOBAL_VALUES)}; "
@@ -83,8 +91,8 @@ def find_global_shift_based_local_shifts(ref_mat, mat, win_size, margin, list_ij
     rad = win // 2
     start = rad + margin
     check_window_fits(h, w, win, margin)
-    ref = as_f64(ref_mat)
-    mov = as_f64(mat)
+    ref = as_f64(ref_mat, "ref_mat")
+    mov = as_f64(mat, "mat")
     if norm:
         ref = normalize_image(ref)
         mov = normalize_image(mov)
@@ -98,15 +106,28 @@ def find_global_shift_based_local_shifts(ref_mat, mat, win_size, margin, list_ij
     else:
         li, lj = _points(list_ij, h, w, start)
     xs, ys = [], []
+    edge = flat = 0
     for i, j in zip(li, lj):
-        x, y = find_shift_based_correlation_map(
+        peak = correlation_peak(
             ref[i - start:i + start + 1, j - start:j + start + 1],
             mov[i - rad:i + rad + 1, j - rad:j + rad + 1],
             margin, None, sub_pixel, method, 2, size, mode == "gpu")
-        xs.append(x)
-        ys.append(y)
+        xs.append(peak.x)
+        ys.append(peak.y)
+        flat += peak.flat
+        edge += peak.at_margin and not peak.flat
     xs = np.asarray(xs)
     ys = np.asarray(ys)
+    if edge or flat:
+        parts = []
+        if edge:
+            parts.append(f"{edge} on the edge of the search window (their shift may be "
+                         "larger than margin; increase margin)")
+        if flat:
+            parts.append(f"{flat} where an image is constant (no peak; reported as "
+                         "-margin, -margin)")
+        warnings.warn(f"of {xs.size} points, " + " and ".join(parts),
+                      ShiftAtMarginWarning, stacklevel=2)
     if return_list:
         return xs, ys
     return _combine(xs, global_value), _combine(ys, global_value)

@@ -97,8 +97,8 @@ def find_local_shifts(ref_mat, mat, dim=1, win_size=7, margin=10, method="diff",
     if len(ref_mat.shape) == 2:
         h, w = ref_mat.shape
         check_window_fits(h, w, win, margin)
-        ref = as_f64(ref_mat)
-        mov = as_f64(mat)
+        ref = as_f64(ref_mat, "ref_mat")
+        mov = as_f64(mat, "mat")
         if norm:
             ref = scale_by_sums_2d(ref)
             mov = scale_by_sums_2d(mov)
@@ -123,8 +123,8 @@ def find_local_shifts(ref_mat, mat, dim=1, win_size=7, margin=10, method="diff",
     ys = np.zeros((h, w), np.float32)
     if dim == 2:
         for b, en in split_rows(e, h - e, nchunk):
-            ref = standardize(as_f64(ref_mat[:, b - e:en + e, :]))
-            mov = standardize(as_f64(mat[:, b - e:en + e, :]))
+            ref = standardize(as_f64(ref_mat[:, b - e:en + e, :], "ref_mat"))
+            mov = standardize(as_f64(mat[:, b - e:en + e, :], "mat"))
             x, y = _search2d(ref, mov, **opts)
             xs[b:en, e:w - e] = x
             ys[b:en, e:w - e] = y
@@ -135,21 +135,21 @@ def find_local_shifts(ref_mat, mat, dim=1, win_size=7, margin=10, method="diff",
         gmov = global_stats(mat)
     # x: each row is its own slab, so chunks may be any size
     for b, en in split_rows(0, h, nchunk):
-        ref = _prep(ref_mat[:, b:en, :], gref, norm, scale_slabs_x)
-        mov = _prep(mat[:, b:en, :], gmov, norm, scale_slabs_x)
+        ref = _prep(ref_mat[:, b:en, :], gref, norm, scale_slabs_x, "ref_mat")
+        mov = _prep(mat[:, b:en, :], gmov, norm, scale_slabs_x, "mat")
         xs[b:en, e:w - e] = _search1d(ref, mov, **opts)
     # y: slabs are (depth x chunk rows) columns, as algotom cuts them
     for b, en in split_rows(e, h - e, nchunk):
-        ref = _prep(ref_mat[:, b - e:en + e, :], gref, norm, scale_slabs_y)
-        mov = _prep(mat[:, b - e:en + e, :], gmov, norm, scale_slabs_y)
+        ref = _prep(ref_mat[:, b - e:en + e, :], gref, norm, scale_slabs_y, "ref_mat")
+        mov = _prep(mat[:, b - e:en + e, :], gmov, norm, scale_slabs_y, "mat")
         ref = np.ascontiguousarray(ref.transpose(0, 2, 1))
         mov = np.ascontiguousarray(mov.transpose(0, 2, 1))
         ys[b:en, :] = _search1d(ref, mov, **opts).T
     return xs, ys
 
 
-def _prep(chunk, gstats, norm, scale):
-    a = as_f64(chunk)
+def _prep(chunk, gstats, norm, scale, name):
+    a = as_f64(chunk, name)
     if gstats is not None:
         _, sd, mn = gstats
         a = (a - mn) / sd if sd > 0 else a - mn

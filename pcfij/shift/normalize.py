@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from pcfij.shift._common import check_array, safe_sums
+from pcfij.shift._common import check_array, check_finite, safe_sums
 
 
 def normalize_image(mat):
@@ -26,6 +26,7 @@ def normalize_image(mat):
     a = np.asarray(mat)
     if a.dtype.kind != "f":
         a = a.astype(np.float64)
+    check_finite(a, "mat")
     if a.ndim == 3:
         out = (a - a.mean()) / a.std()
         return out - out.min()

@@ -8,7 +8,7 @@ import numpy as np
 
 from pcfij.errors import InputError
 from pcfij.kernels import shift_cpu as cpu
-from pcfij.shift._common import check_array, check_dim, method_code
+from pcfij.shift._common import check_array, check_dim, check_finite, method_code
 
 
 def locate_peak(mat, sub_pixel=True, method="diff", dim=2, size=3, max_peak=True):
@@ -42,7 +42,7 @@ def locate_peak(mat, sub_pixel=True, method="diff", dim=2, size=3, max_peak=True
     mat = check_array(mat, "mat", ndims=(2,))
     code = method_code(method)
     dim = check_dim(dim)
-    m = np.ascontiguousarray(np.asarray(mat, dtype=np.float64))
+    m = check_finite(np.ascontiguousarray(np.asarray(mat, dtype=np.float64)), "mat")
     if m.size == 0:
         raise InputError("mat is empty")
     if not max_peak:

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import ndimage as ndi
 
-from pcfij.errors import InputError
+from pcfij.errors import InputError, ShiftAtMarginWarning
 from pcfij.shift._common import check_array, check_margin, method_code
-from pcfij.shift.corrmap import find_shift_based_correlation_map
+from pcfij.shift.corrmap import FLAT_MESSAGE, correlation_peak
 
 REGISTER_METHODS = ("correlation", "phase")
 FILL_MODES = ("constant", "nearest", "reflect", "mirror")
@@ -33,6 +34,10 @@ class DriftResult:
     valid : tuple of 4 int
         (row0, row1, col0, col1): the region that holds image data in every corrected frame
         (outside it, some frames were filled).
+    at_margin : ndarray, shape (N,), bool
+        True for frames whose correlation peak lay on the edge of the search window
+        ("correlation" method): their drift is ``margin`` along that axis and the true
+        drift may be larger (a :class:`~pcfij.errors.ShiftAtMarginWarning` names them).
     """
 
     drift: np.ndarray
@@ -41,11 +46,18 @@ class DriftResult:
     corrected: np.ndarray | None = None
     valid: tuple[int, int, int, int] = (0, 0, 0, 0)
     info: dict = field(default_factory=dict)
+    at_margin: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        if self.at_margin is None:
+            self.at_margin = np.zeros(len(self.drift), bool)
 
     def table(self) -> list[dict]:
-        """Rows ``{"frame", "dx", "dy"}`` (for a CSV file or an ImageJ ResultsTable)."""
-        return [{"frame": i, "dx": float(dx), "dy": float(dy)}
-                for i, (dx, dy) in enumerate(self.drift)]
+        """Rows ``{"frame", "dx", "dy", "at_margin"}`` (for a CSV file or an ImageJ
+        ResultsTable); ``at_margin``: the drift may be larger than found (see
+        :attr:`at_margin`)."""
+        return [{"frame": i, "dx": float(dx), "dy": float(dy), "at_margin": bool(e)}
+                for i, ((dx, dy), e) in enumerate(zip(self.drift, self.at_margin))]
 
 
 def register_stack(stack, reference="first", method="correlation", *, margin=10,
@@ -90,6 +102,19 @@ def register_stack(stack, reference="first", method="correlation", *, margin=10,
     Returns
     -------
     DriftResult
+
+    Raises
+    ------
+    InputError (a ValueError)
+        Bad parameters, frames too small for ``margin`` (the message names the largest
+        margin that fits), NaN or infinite pixel values, or a constant (blank) frame or
+        reference, whose drift cannot be measured.
+
+    Warns
+    -----
+    ShiftAtMarginWarning (a RuntimeWarning)
+        Once, naming the frames whose drift lies on the edge of the search window
+        (``result.at_margin``): increase ``margin`` or use ``method="phase"``.
     """
     stack = check_array(stack, "stack", ndims=(3, 4))
     if method not in REGISTER_METHODS:
@@ -108,11 +133,13 @@ def register_stack(stack, reference="first", method="correlation", *, margin=10,
     if n < 1:
         raise InputError("the stack has no frames")
     planes = data.astype(np.float64) if data.ndim == 3 else data.mean(axis=1, dtype=np.float64)
+    _check_finite_frames(planes)
     h, w = planes.shape[-2:]
     if method == "correlation" and (h - 2 * margin <= 3 or w - 2 * margin <= 3):
         raise InputError(
-            f"frames of {h} x {w} pixels are too small for margin={margin}; "
-            "use a smaller margin")
+            f"margin {margin} is too large for frames of {h} x {w} pixels: the largest "
+            f"margin that fits is {max((min(h, w) - 4) // 2, 0)}; use a smaller margin (or "
+            "method 'phase')")
     groups = [(s, min(s + block, n)) for s in range(0, n, block)]
     means = np.stack([planes[a:b].mean(axis=0) for a, b in groups])
     if isinstance(reference, str):
@@ -135,11 +162,15 @@ def register_stack(stack, reference="first", method="correlation", *, margin=10,
         g = idx // block
         ref = means[g]
     gdrift = np.zeros((len(groups), 2))
+    gedge = np.zeros(len(groups), bool)
     for k, img in enumerate(means):
         if method == "correlation":
-            x, y = find_shift_based_correlation_map(
-                ref, img, margin=margin, method=sub_pixel_method, size=size, gpu=gpu)
-            gdrift[k] = (-x, -y)
+            peak = correlation_peak(ref, img, margin=margin, method=sub_pixel_method,
+                                    size=size, gpu=gpu)
+            if peak.flat:
+                raise InputError(_flat_message(groups[k], planes, ref))
+            gdrift[k] = (-peak.x, -peak.y)
+            gedge[k] = peak.at_margin
         else:
             from skimage.registration import phase_cross_correlation
 
@@ -151,7 +182,13 @@ def register_stack(stack, reference="first", method="correlation", *, margin=10,
     drift = np.stack([np.interp(frames, centres, gdrift[:, i]) for i in range(2)], axis=1)
     if isinstance(reference, (int, np.integer)) and block == 1:
         drift[int(reference) % n] = 0.0
-    result = DriftResult(drift=drift, reference=reference, method=method)
+    at_margin = np.zeros(n, bool)
+    for (a, b), e in zip(groups, gedge):
+        at_margin[a:b] = e
+    if at_margin.any():
+        warnings.warn(_edge_message(at_margin, margin), ShiftAtMarginWarning, stacklevel=2)
+    result = DriftResult(drift=drift, reference=reference, method=method,
+                         at_margin=at_margin)
     result.valid = _valid_box(drift, h, w)
     if correct:
         result.corrected = shift_stack(data, -drift, order=order, mode=mode, cval=cval)
@@ -194,6 +231,39 @@ def shift_stack(stack, shifts, *, order=3, mode="constant", cval=0.0) -> np.ndar
             out[t] = ndi.shift(frame, sh, order=int(order), mode=mode, cval=cval,
                                prefilter=int(order) > 1)
     return out
+
+
+def _check_finite_frames(planes: np.ndarray) -> None:
+    bad = ~np.isfinite(planes).reshape(len(planes), -1).all(axis=1)
+    if bad.any():
+        frames = np.flatnonzero(bad)
+        which = ("every frame" if frames.size == len(planes) else
+                 f"{frames.size} frame{'s' if frames.size > 1 else ''} (first: frame "
+                 f"{frames[0]}, counted from 0)")
+        raise InputError(f"the stack has NaN or infinite values in {which}; drift "
+                         "correction needs finite pixel values: replace them (e.g. by the "
+                         "frame mean) or remove those frames first")
+
+
+def _flat_message(group: tuple[int, int], planes: np.ndarray, ref: np.ndarray) -> str:
+    a, b = group
+    frames = f"frame {a}" if b - a == 1 else f"frames {a}-{b - 1}"
+    if np.ptp(ref) == 0:
+        return ("the reference is constant (every pixel the same), so no drift can be "
+                "measured against it; choose another reference")
+    if np.ptp(planes[a:b].mean(axis=0)) == 0:
+        return (f"{frames} of the stack {'is' if b - a == 1 else 'are'} constant (blank), "
+                "so no drift can be measured; remove blank frames first")
+    return FLAT_MESSAGE
+
+
+def _edge_message(at_margin: np.ndarray, margin: int) -> str:
+    frames = np.flatnonzero(at_margin)
+    shown = ", ".join(map(str, frames[:10])) + (", ..." if frames.size > 10 else "")
+    return (f"{frames.size} of {at_margin.size} frames have their drift on the edge of the "
+            f"search window (margin {margin} px): frames {shown} (counted from 0); their "
+            "drift may be larger than found (marked at_margin in the drift table); increase "
+            "margin or use method 'phase'")
 
 
 def _valid_box(drift: np.ndarray, h: int, w: int) -> tuple[int, int, int, int]:

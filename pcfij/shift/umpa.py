@@ -11,7 +11,6 @@ shift of least cost wins (sub-pixel by :func:`locate_peak` on the inverted cost)
 from __future__ import annotations
 
 import numpy as np
-from scipy import signal
 from scipy.ndimage import correlate1d
 
 from pcfij.errors import InputError
@@ -37,7 +36,9 @@ FILTERS = (None, "hann", "bartlett", "blackman", "hamming", "nuttall", "parzen",
 def smoothing_window(filter_name, size: int) -> np.ndarray:
     """1D smoothing window of ``size`` points (all ones for None or an unknown name)."""
     if filter_name in FILTERS[1:]:
-        return getattr(signal.windows, filter_name)(size).astype(np.float64)
+        from scipy.signal import windows  # imported here: scipy.signal takes ~1 s to import
+
+        return getattr(windows, filter_name)(size).astype(np.float64)
     return np.ones(size)
 
 
@@ -108,8 +109,8 @@ def find_local_shifts_umpa(ref_mat, mat, win_size=7, margin=10, method="diff", s
     tr = np.ones((h, w), np.float32)
     dk = np.ones((h, w), np.float32)
     for b, en in split_rows(e, h - e, chunk_count(h, chunk_size)):
-        ref = as_f64(ref_mat[:, b - e:en + e, :])
-        mov = as_f64(mat[:, b - e:en + e, :])
+        ref = as_f64(ref_mat[:, b - e:en + e, :], "ref_mat")
+        mov = as_f64(mat[:, b - e:en + e, :], "mat")
         l1 = _wsum((mov * mov).sum(axis=0), w1)
         l3 = _wsum((ref * ref).sum(axis=0), w1)
         l4 = im * _wsum(mov.sum(axis=0), w1)
