@@ -306,14 +306,21 @@ def test_gpu_matches_reference_and_cpu(sim):
     )
 
 
-def test_gpu_request_without_gpu_falls_back_with_warning(sim, monkeypatch):
+def test_gpu_request_without_gpu_is_refused_and_auto_falls_back_silently(sim, monkeypatch):
+    # issue #14: device="gpu" without a GPU is an InputError naming the fix (it used to
+    # warn and run on the CPU); "auto" runs on the CPU without a word
     monkeypatch.setenv("PCFIJ_NO_GPU", "1")
     from pcfij.kernels import device
 
     device.cupy_or_none.cache_clear()
     try:
-        with pytest.warns(RuntimeWarning, match="running on the CPU"):
-            got = ipcf(sim[:64], 2, 8, 8, device="gpu")
+        with pytest.raises(InputError, match="device='gpu'.*not available.*device='cpu'"):
+            ipcf(sim[:64], 2, 8, 8, device="gpu")
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            got = ipcf(sim[:64], 2, 8, 8, device="auto")
+        assert got.params["device"] == "cpu"
         assert got.shape[-1] == len(logbins(32, 8))
+        np.testing.assert_array_equal(got, ipcf(sim[:64], 2, 8, 8, device="cpu"))
     finally:
         device.cupy_or_none.cache_clear()

@@ -7,7 +7,7 @@ import importlib
 import numpy as np
 import pytest
 
-from pcfij.kernels import pcf_gpu
+from pcfij.kernels.backend import GpuBackend
 from pcfij.kernels.pcf_plan import bin_weights, offset_classes, pair_rows
 from pcfij.pcf import circle, ipcf, logbins
 from tests.pcf_reference import ref_ipcf
@@ -61,12 +61,12 @@ def test_gpu_code_path_with_numpy_matches_reference(monkeypatch):
     """The CuPy path's array code, run with NumPy, reproduces the reference."""
     rng = np.random.default_rng(9)
     data = rng.poisson(25, (300, 14, 15)).astype(np.uint16)
-    monkeypatch.setattr(pcf_gpu, "cupy_or_none", lambda: np)
-    monkeypatch.setattr(ipcf_module, "resolve_device", lambda device: "gpu")
+    monkeypatch.setattr(ipcf_module, "get_backend", lambda device: GpuBackend(xp=np))
     mask = np.ones(data.shape[1:], bool)
     mask[:, :5] = False
     for radius, npoints in ((2, 8), (3, 7)):
         got = ipcf(data, radius, npoints, 10, pow2=True, device="gpu")
+        assert got.params["device"] == "gpu"
         expected = ref_ipcf(data, radius, npoints, 10, pow2=True)
         assert np.abs(got - expected).max() <= 1e-5
         masked = ipcf(data, radius, npoints, 10, pow2=True, mask=mask, device="gpu")

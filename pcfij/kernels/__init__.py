@@ -1,5 +1,27 @@
-"""Compute back-ends: numba CPU kernels and CuPy GPU kernels behind one ``device=`` switch."""
+"""Compute back-ends: numba CPU kernels and CuPy GPU kernels behind one ``device=`` switch.
 
-from pcfij.kernels.device import cupy_or_none, gpu_available, resolve_device
+:func:`get_backend` is the entry point (:mod:`pcfij.kernels.backend`); ``resolve_device``
+is kept for callers that still want a device name.
+"""
 
-__all__ = ["cupy_or_none", "gpu_available", "resolve_device"]
+from pcfij.kernels.backend import (
+    DEVICES,
+    Backend,
+    MemoryInfo,
+    cupy_or_none,
+    get_backend,
+    gpu_available,
+    parse_device,
+)
+from pcfij.kernels.device import resolve_device
+
+__all__ = [
+    "DEVICES",
+    "Backend",
+    "MemoryInfo",
+    "cupy_or_none",
+    "get_backend",
+    "gpu_available",
+    "parse_device",
+    "resolve_device",
+]

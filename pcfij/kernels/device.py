@@ -1,42 +1,19 @@
-"""Choosing between the CPU (numba) and GPU (CuPy) code paths."""
+"""Choosing between the CPU and GPU code paths: thin wrappers of :mod:`pcfij.kernels.backend`.
+
+The one parser of ``device=`` choices is :func:`pcfij.kernels.backend.parse_device`; new code
+asks :func:`pcfij.kernels.get_backend` for a back-end instead of a device name.
+"""
 
 from __future__ import annotations
 
-import functools
-import os
-import warnings
-from types import ModuleType
+from typing import Any
 
-from pcfij.errors import InputError
+from pcfij.kernels.backend import DEVICES, cupy_or_none, gpu_available, resolve
 
-DEVICES = ("auto", "cpu", "gpu")
+__all__ = ["DEVICES", "cupy_or_none", "gpu_available", "resolve_device"]
 
 
-@functools.lru_cache(maxsize=1)
-def cupy_or_none() -> ModuleType | None:
-    """Return the ``cupy`` module if it imports and sees at least one CUDA device, else None.
-
-    Setting the environment variable ``PCFIJ_NO_GPU=1`` hides the GPU (for testing the CPU
-    fallback on a GPU machine).
-    """
-    if os.environ.get("PCFIJ_NO_GPU", "") not in ("", "0"):
-        return None
-    try:
-        import cupy  # noqa: PLC0415
-
-        if cupy.cuda.runtime.getDeviceCount() < 1:
-            return None
-        return cupy
-    except Exception:  # ImportError, CUDARuntimeError, missing driver ...
-        return None
-
-
-def gpu_available() -> bool:
-    """True when CuPy is installed and a CUDA device is usable."""
-    return cupy_or_none() is not None
-
-
-def resolve_device(device: str | bool | None, *, warn_fallback: bool = True) -> str:
+def resolve_device(device: Any, *, warn_fallback: bool = True) -> str:
     """Turn a user's ``device`` choice into ``"cpu"`` or ``"gpu"``.
 
     Parameters
@@ -46,29 +23,11 @@ def resolve_device(device: str | bool | None, *, warn_fallback: bool = True) -> 
         ``"cpu"`` (algotom's ``gpu=`` flag).
     warn_fallback : bool
         When ``"gpu"`` is asked for but no GPU is usable, warn and fall back to the CPU
-        (True, algotom's behaviour) or raise :class:`InputError` (False).
+        (True, algotom's behaviour) or raise :class:`~pcfij.errors.InputError` (False).
 
     Returns
     -------
     str
         ``"cpu"`` or ``"gpu"``.
     """
-    if device is True:
-        device = "gpu"
-    elif device is False:
-        device = "cpu"
-    elif device is None:
-        device = "auto"
-    if not isinstance(device, str) or device.lower() not in DEVICES:
-        raise InputError(f"device must be one of {', '.join(DEVICES)}; got {device!r}")
-    device = device.lower()
-    if device == "cpu":
-        return "cpu"
-    if gpu_available():
-        return "gpu"
-    if device == "gpu":
-        msg = "device='gpu' asked for, but CuPy or a CUDA GPU is not available"
-        if not warn_fallback:
-            raise InputError(msg + "; install pcfij[gpu] on a machine with an NVIDIA GPU")
-        warnings.warn(msg + "; running on the CPU instead", RuntimeWarning, stacklevel=3)
-    return "cpu"
+    return resolve(device, fallback=warn_fallback)

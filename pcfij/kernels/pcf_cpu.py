@@ -300,3 +300,29 @@ def ipcf_tile(
                     if progress is not None:
                         progress(done)
     return result.reshape(oh, ow, npoints, nbins)
+
+
+class TileKernel:
+    """The CPU ipCF of one tile at a time, with one spectra buffer for all tiles of a call.
+
+    Parameters
+    ----------
+    backend : Backend
+        The CPU back-end (:func:`pcfij.kernels.get_backend`).
+    max_pixels : int
+        Largest tile, halo included, in pixels.
+    ntimes : int
+        Frames per trace.
+
+    Calling it with the arguments of :func:`ipcf_tile` (but ``spec_out``) computes a tile;
+    fresh spectra pages per tile would cost page faults.
+    """
+
+    def __init__(self, backend, max_pixels: int, ntimes: int) -> None:
+        self.backend = backend
+        self.spec = np.empty((max_pixels, ntimes // 2 + 1), np.complex64)
+
+    def __call__(self, traces, inv_means, height, width, radius, classes, npoints, wr, wi,
+                 centre_ok, smooth, progress=None) -> np.ndarray:
+        return ipcf_tile(traces, inv_means, height, width, radius, classes, npoints, wr, wi,
+                         centre_ok, smooth, progress, spec_out=self.spec[: height * width])

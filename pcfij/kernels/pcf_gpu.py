@@ -1,18 +1,17 @@
 """GPU (CuPy) path of the fast ipCF algorithm; mirrors :mod:`pcfij.kernels.pcf_cpu`.
 
-Written against an array module ``xp`` (CuPy on the GPU): FFTs (cuFFT), gathers and
-elementwise products, the binning matrix products (cuBLAS), normalisation, smoothing and
-scatter are whole-batch array operations. The pair lists, weights and output placement come
-from :mod:`pcfij.kernels.pcf_plan` (host side, shared with the CPU path). Because nothing
-here is CuPy-specific, the tests run the very same code with ``xp=numpy`` on machines
-without a GPU.
+Written against a :class:`~pcfij.kernels.backend.Backend` (CuPy on the GPU): FFTs (cuFFT),
+gathers and elementwise products, the binning matrix products (cuBLAS), normalisation,
+smoothing and scatter are whole-batch array operations. The pair lists, weights and output
+placement come from :mod:`pcfij.kernels.pcf_plan` (host side, shared with the CPU path).
+Because nothing here is CuPy-specific, the tests run the very same code with
+``GpuBackend(xp=numpy)`` on machines without a GPU.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from pcfij.kernels.device import cupy_or_none
 from pcfij.kernels.pcf_plan import OffsetClass, pair_rows
 
 #: pairs per batch on the GPU (scratch: about CHUNK * (T/2+1) * 24 bytes)
@@ -32,8 +31,8 @@ def smooth_rows(xp, c):
     return c
 
 
-def ipcf_tile_xp(
-    xp,
+def ipcf_tile(
+    backend,
     traces: np.ndarray,
     inv_means: np.ndarray,
     height: int,
@@ -47,13 +46,14 @@ def ipcf_tile_xp(
     smooth: bool,
     progress=None,
 ) -> np.ndarray:
-    """Compute one tile's ipCF with array module ``xp``; arguments as
+    """Compute one tile's ipCF on ``backend``; the other arguments as
     :func:`pcfij.kernels.pcf_cpu.ipcf_tile`. Returns a host (NumPy) array."""
+    xp = backend.xp
     nbins = wr.shape[1]
     oh, ow = height - 2 * radius, width - 2 * radius
     ntimes = traces.shape[1]
     result = xp.full((oh * ow, npoints, nbins), xp.nan, dtype=xp.float32)
-    spec = xp.fft.rfft(xp.asarray(traces, dtype=xp.float32), axis=1)
+    spec = backend.rfft(backend.asarray(traces, dtype=xp.float32), axis=1)
     wr_d = xp.asarray(wr, dtype=xp.float32)
     wi_d = xp.asarray(wi, dtype=xp.float32)
     inv_d = xp.asarray(np.asarray(inv_means, np.float64))
@@ -86,13 +86,17 @@ def ipcf_tile_xp(
             if progress is not None:
                 progress(int((out_fwd[s:e] >= 0).sum()) * len(cls.forward)
                          + int((out_rev[s:e] >= 0).sum()) * len(cls.reverse))
-    out = result.reshape(oh, ow, npoints, nbins)
-    return out.get() if hasattr(out, "get") else out
+    return backend.to_host(result.reshape(oh, ow, npoints, nbins))
 
 
-def ipcf_tile(*args, **kwargs) -> np.ndarray:
-    """GPU version of :func:`pcfij.kernels.pcf_cpu.ipcf_tile` (same arguments and result)."""
-    cp = cupy_or_none()
-    if cp is None:  # pragma: no cover - guarded by resolve_device
-        raise RuntimeError("CuPy with a CUDA device is needed for device='gpu'")
-    return ipcf_tile_xp(cp, *args, **kwargs)
+class TileKernel:
+    """The GPU ipCF of one tile at a time (same interface as
+    :class:`pcfij.kernels.pcf_cpu.TileKernel`); device memory comes from CuPy's pool."""
+
+    def __init__(self, backend, max_pixels: int, ntimes: int) -> None:
+        self.backend = backend
+
+    def __call__(self, traces, inv_means, height, width, radius, classes, npoints, wr, wi,
+                 centre_ok, smooth, progress=None) -> np.ndarray:
+        return ipcf_tile(self.backend, traces, inv_means, height, width, radius, classes,
+                         npoints, wr, wi, centre_ok, smooth, progress)

@@ -30,10 +30,11 @@ from collections.abc import Callable
 import numpy as np
 
 from pcfij.errors import InputError, InputTypeError
-from pcfij.kernels import resolve_device
+from pcfij.kernels import get_backend, pcf_cpu, pcf_gpu
 from pcfij.kernels.pcf_plan import bin_weights, offset_classes
-from pcfij.pcf.basics import circle, logbins, pow2_frames
+from pcfij.pcf.basics import bin_delays, circle, logbins, pow2_frames
 from pcfij.pcf.bleach import correct_bleaching
+from pcfij.pcf.result import IPCFResult
 
 MIN_FRAMES = 32
 DEFAULT_MEMORY_BUDGET = int(os.environ.get("PCFIJ_MEMORY_BUDGET", 1 << 30))
@@ -58,6 +59,17 @@ def ipcf_bins(ntimes: int, nbins: int = 32) -> np.ndarray:
     return logbins(max(ntimes // 2, 1), nbins)
 
 
+def frames_used(ntimes: int, bleach_filter: int = 0, pow2: bool = False) -> int:
+    """Frames per trace that :func:`ipcf` analyses from ``ntimes`` input frames.
+
+    The bleaching correction drops ``2 * bleach_filter`` frames; ``pow2`` then keeps the
+    largest power of two of what is left (:func:`pcfij.pcf.pow2_frames`). A count below 1
+    (too few frames; :func:`ipcf` refuses those) is returned as it is.
+    """
+    n = int(ntimes) - 2 * int(bleach_filter)
+    return pow2_frames(n) if pow2 and n >= 1 else n
+
+
 def ipcf(
     data: np.ndarray,
     radius: int = 6,
@@ -71,7 +83,7 @@ def ipcf(
     device: str = "auto",
     progress: bool | Callable[[int], None] = False,
     memory_budget: int | None = None,
-) -> np.ndarray:
+) -> IPCFResult:
     """Return the image pair correlation function of an image time series.
 
     Parameters
@@ -95,8 +107,9 @@ def ipcf(
     smooth : bool
         Apply the tutorial's smoothing (bin 0 replaced by bin 1).
     device : {"auto", "cpu", "gpu"}
-        ``"cpu"``: numba + BLAS on all cores; ``"gpu"``: CuPy (falls back to the CPU with a
-        warning when no GPU is usable); ``"auto"``: GPU when available.
+        ``"cpu"``: numba + BLAS on all cores; ``"gpu"``: CuPy (:class:`InputError` when no
+        GPU is usable); ``"auto"``: the GPU when usable, else the CPU
+        (:func:`pcfij.kernels.get_backend`).
     progress : bool or callable
         Show a tqdm progress bar (True) or call ``progress(n)`` with the number of pair
         correlations finished since the last call.
@@ -106,14 +119,17 @@ def ipcf(
 
     Returns
     -------
-    ndarray of float32, shape (H - 2 * radius, W - 2 * radius, npoints, nbins_effective)
-        ``nbins_effective = len(logbins(T_used // 2, nbins))``.
+    IPCFResult
+        ``pcf``: float32, shape (H - 2 * radius, W - 2 * radius, npoints, nbins_effective)
+        with ``nbins_effective = len(logbins(T_used // 2, nbins))``; with its ``bins``,
+        ``delays``, ``circle``, ``frames_used`` and ``params``. It works as that array
+        (``np.asarray(result)``, ``result.shape``, ``result[y, x]``).
 
     Raises
     ------
     InputError
         Wrong number of dimensions, radius too large for the image, fewer than 32 frames,
-        mask of the wrong shape, NaN/inf samples.
+        mask of the wrong shape, NaN/inf samples, ``device="gpu"`` without a usable GPU.
     InputTypeError
         Non-numeric data.
     """
@@ -133,22 +149,17 @@ def ipcf(
                 f"{arr.shape[0] - 2 * values['bleach_filter']} of {arr.shape[0]} frames; "
                 f"at least {MIN_FRAMES} are needed: use a smaller --bleach-filter"
             )
+    backend = get_backend(values["device"])  # before the long bleaching correction
+    ntimes = frames_used(arr.shape[0], values["bleach_filter"], values["pow2"])
     rows = None  # bleach-corrected traces, one row per pixel (contiguous reads per tile)
     if values["bleach_filter"]:
         rows = correct_bleaching(arr, values["bleach_filter"], output="uint16", layout="pixels")
-    ntimes = arr.shape[0] if rows is None else rows.shape[1]
-    if values["pow2"]:
-        ntimes = pow2_frames(ntimes)
-        arr = arr[:ntimes] if rows is None else arr
+    else:
+        arr = arr[:ntimes]
     bins = ipcf_bins(ntimes, nbins)
     coords = circle(radius, npoints)
     classes = offset_classes(coords)
     wr, wi = bin_weights(ntimes, bins)
-    dev = resolve_device(values["device"])
-    if dev == "gpu":
-        from pcfij.kernels.pcf_gpu import ipcf_tile
-    else:
-        from pcfij.kernels.pcf_cpu import ipcf_tile
 
     _, height, width = arr.shape
     oh, ow = height - 2 * radius, width - 2 * radius
@@ -156,10 +167,12 @@ def ipcf(
     tile = ipcf_tile_size(ntimes, radius, memory_budget)
     report, close = _progress(progress, oh * ow * npoints)
     zero = np.zeros((oh, ow), bool)
-    # one traces and one spectra buffer for all tiles (fresh pages cost page faults)
+    # one traces buffer (and, on the CPU, one spectra buffer) for all tiles: fresh pages
+    # cost page faults
     qmax = (min(tile, oh) + 2 * radius) * (min(tile, ow) + 2 * radius)
     traces_buf = np.empty((qmax, ntimes), np.float32)
-    spec_buf = np.empty((qmax, ntimes // 2 + 1), np.complex64) if dev != "gpu" else None
+    kernels = pcf_gpu if backend.is_gpu else pcf_cpu
+    tile_kernel = kernels.TileKernel(backend, qmax, ntimes)
     try:
         for y0 in range(0, oh, tile):
             y1 = min(oh, y0 + tile)
@@ -180,10 +193,9 @@ def ipcf(
                     centre_ok = mask_arr[y0 : y1 + 2 * radius, x0 : x1 + 2 * radius]
                 zmap = (means == 0.0).reshape(bh, bw)
                 zero[y0:y1, x0:x1] = zmap[radius:-radius, radius:-radius]
-                extra = {} if spec_buf is None else {"spec_out": spec_buf[: bh * bw]}
-                result[y0:y1, x0:x1] = ipcf_tile(
+                result[y0:y1, x0:x1] = tile_kernel(
                     traces, inv, bh, bw, radius, classes, npoints, wr,
-                    wi, centre_ok, values["smooth"], report, **extra,
+                    wi, centre_ok, values["smooth"], report,
                 )
     finally:
         close()
@@ -197,7 +209,11 @@ def ipcf(
             RuntimeWarning,
             stacklevel=2,
         )
-    return result
+    params = {k: values[k] for k in ("radius", "npoints", "nbins", "pow2", "bleach_filter",
+                                     "smooth")}
+    params["device"] = backend.name
+    return IPCFResult(pcf=result, bins=bins, delays=bin_delays(bins), circle=coords,
+                      frames_used=ntimes, params=params)
 
 
 def _check_data(data, radius: int) -> np.ndarray:
