@@ -9,8 +9,11 @@ Method (the plugin's v2.1 variant), per frame:
 3. subtracted correlation ``S = corr(a - mean_mask(a) inside the mask, b) / V``: subtracting
    the mean of image 1 under the mask before correlating removes the low spatial frequency
    (cell-to-cell) component;
-4. radial profiles of ``O`` and ``S`` at exact calibrated distances;
-5. Gaussian fit of the profile of ``S``; confidence and R-squared within mean +- 3 sigma;
+4. radial profiles of ``O`` and ``S`` at exact calibrated distances (method ``"plugin"``:
+   from the plugin's centre ``(n - 1) / 2``; ``"unbiased"``: from the zero shift ``n // 2``);
+5. fit of the profile of ``S`` (``"plugin"``: the plugin's Gaussian fit, :mod:`pcfij.ccc.fit`;
+   ``"unbiased"``: the blurred ring/shell model, :mod:`pcfij.ccc.unbiased`); confidence and
+   R-squared within mean +- 3 sigma;
 6. optional contribution images from the Gaussian-modified correlation.
 """
 
@@ -21,9 +24,13 @@ import math
 import numpy as np
 
 from pcfij.ccc import fit as fitting
-from pcfij.ccc import timeseries
+from pcfij.ccc import timeseries, unbiased
 from pcfij.ccc.commands import CCC, XCORR
-from pcfij.ccc.contributions import contribution_images, gaussian_weights
+from pcfij.ccc.contributions import (
+    contribution_images,
+    gaussian_weights,
+    mirror_contribution_images,
+)
 from pcfij.ccc.correlation import Correlator
 from pcfij.ccc.inputs import Inputs, check_inputs, mask_statistics
 from pcfij.ccc.profile import RadialBinning
@@ -56,13 +63,15 @@ def _device_name(device) -> str:
 class _Engine:
     """Per-shape state shared by the frames of one analysis."""
 
-    def __init__(self, inputs: Inputs, device: str) -> None:
+    def __init__(self, inputs: Inputs, device: str, method: str = "plugin") -> None:
         self.inputs = inputs
         self.device = device
+        self.method = method
         self.backend = _backend(device)
         self.xp = self.backend.xp
         self.corr = Correlator(inputs.frame_shape, self.backend)
-        self.bins = RadialBinning(inputs.frame_shape, inputs.spacing)
+        self.bins = RadialBinning(inputs.frame_shape, inputs.spacing,
+                                  centre="plugin" if method == "plugin" else "zero")
         self.voxel = math.prod(inputs.spacing)
         self.backend.release()  # the distance table's temporaries
 
@@ -130,11 +139,14 @@ class _Engine:
         del spare, fb
         be.release()  # freed spectra and slabs: the fit allocates on the host
         gfit = fitting.fit_gaussian(bins.distance, sub, self.inputs.scale[0])
+        if self.method == "unbiased":
+            start = (gfit.mean, gfit.sigma) if gfit.ok else None
+            gfit = unbiased.fit_ring(bins, sub, start=start, pixel=min(self.inputs.spacing))
         out["gfit"] = gfit
         out["fit"] = gfit.curve(bins.distance)
         if mode == "ccc":
             out["confidence"] = fitting.confidence(bins.distance, sub, out["original"], gfit)
-        out["r_squared"] = fitting.r_squared(bins.distance, sub, gfit)
+        out["r_squared"] = fitting.r_squared(bins.distance, sub, gfit, curve=out["fit"])
         be.release()  # the fit's temporaries
         if contributions:
             if not gfit.ok:
@@ -144,6 +156,16 @@ class _Engine:
                 bins.weight(cimg, be, gaussian_weights(bins.distance, gfit))
                 if intermediates:
                     out["gaussian_modified_image"] = be.to_host(cimg)
+                if self.method == "plugin":
+                    whole = slice(None)
+                    c1, c2 = mirror_contribution_images(
+                        be.to_host(cimg), be.to_host(self.source(a, m)(whole)),
+                        be.to_host(self.source(b, m)(whole)))
+                    del cimg
+                    get_out("contribution1")[...] = c1
+                    del c1
+                    get_out("contribution2")[...] = c2
+                    return out
                 holder = [cimg]
                 del cimg
                 contribution_images(
@@ -160,10 +182,12 @@ def _validate(command, **values) -> dict:
 
 
 def _collect(inputs: Inputs, frames: list[dict], *, command: str, device: str,
-             significant_digits, unit, distance, images: dict) -> CCCResult:
+             significant_digits, unit, distance, images: dict, method: str = "plugin",
+             frame_interval: float = 0.0, time_unit: str | None = None) -> CCCResult:
     series = inputs.time_axis is not None
     res = CCCResult(command=command, distance=distance, scale=inputs.scale,
-                    unit=unit,
+                    unit=unit, method=method, frame_interval=frame_interval,
+                    time_unit=time_unit,
                     significant_digits=significant_digits, device=device,
                     n_frames=inputs.n_frames if series else None, time_axis=inputs.time_axis)
 
@@ -196,12 +220,18 @@ def _collect(inputs: Inputs, frames: list[dict], *, command: str, device: str,
             res.confidence = scalars("confidence", lambda f: f["confidence"])
         oks = [f["gfit"].ok for f in frames]
         res.fit_ok = np.asarray(oks) if series else oks[0]
+        if method == "unbiased":
+            res.distance_ci = scalars("gfit", lambda f: getattr(f["gfit"], "ci",
+                                                                (math.nan, math.nan)))
+            res.sigma_z = scalars("gfit", lambda f: getattr(f["gfit"], "sigma_z", math.nan))
         for t, f in enumerate(frames):
             where = f"frame {t}: " if series else ""
             g = f["gfit"]
             if not g.ok:
                 messages.append(where + g.message)
                 continue
+            if g.plugin_error:
+                messages.append(where + g.plugin_error + "; pcfij kept the last acceptable fit")
             c = f.get("confidence")
             if c is not None and c < LOW_CONFIDENCE:
                 messages.append(
@@ -223,8 +253,9 @@ def _collect(inputs: Inputs, frames: list[dict], *, command: str, device: str,
 
 
 def _run(inputs: Inputs, *, mode: str, device: str, contributions: bool, intermediates: bool,
-         significant_digits, unit) -> CCCResult:
-    eng = _Engine(inputs, device)
+         significant_digits, unit, method: str = "plugin", frame_interval: float = 0.0,
+         time_unit: str | None = None) -> CCCResult:
+    eng = _Engine(inputs, device, method)
     shape = (inputs.n_frames,) + inputs.frame_shape
     images: dict = {}
     keep = []
@@ -259,12 +290,13 @@ def _run(inputs: Inputs, *, mode: str, device: str, contributions: bool, interme
     return _collect(inputs, frames, command={"ccc": "ccc", "noconf": "ccc-noconf",
                                              "xcorr": "xcorr"}[mode],
                     device=device, significant_digits=significant_digits, unit=unit,
-                    distance=eng.bins.distance, images=images)
+                    distance=eng.bins.distance, images=images, method=method,
+                    frame_interval=frame_interval, time_unit=time_unit)
 
 
 def ccc(image1, image2, mask=None, *, scale=None, time_axis=None, confidence=True,
         contributions=False, intermediates=False, significant_digits=None, device="auto",
-        unit=None) -> CCCResult:
+        method="plugin", unit=None, frame_interval=None, time_unit=None) -> CCCResult:
     """Colocalization by Cross Correlation of two images.
 
     Parameters
@@ -293,14 +325,25 @@ def ccc(image1, image2, mask=None, *, scale=None, time_axis=None, confidence=Tru
         Digits used by the result's tables (the values themselves keep full precision).
     device : {"auto", "cpu", "gpu"}
         Where to compute; "gpu" needs CuPy and falls back to the CPU with a warning.
+    method : {"plugin", "unbiased"}
+        "plugin" (default): the Fiji plugin's numbers, quirks included (profile centre
+        ``(n-1)/2``, exact distance keys, commons-math3 Gaussian fit with the plugin's
+        mirroring, rejection and moving-average refits, mirror-extended contributions).
+        "unbiased": distances from the true zero shift and a blurred ring (2D) / shell (3D)
+        model, ``mean`` = the pair distance with a 95 % interval ``distance_ci``; see
+        docs/ccc.md.
     unit : str, optional
         Name of the length unit for tables and plots (default "pixel" when uncalibrated).
+    frame_interval, time_unit : optional
+        Time between frames and its unit, for the tables of a time series ("Time of best
+        CC"); kept in the result.
 
     Returns
     -------
     CCCResult
         Statistics (floats, or arrays over frames), profiles, requested images. A fit that
-        fails gives NaN statistics, ``fit_ok=False`` and a message, not an exception.
+        fails gives NaN statistics, ``fit_ok=False`` and a message, not an exception (the
+        plugin's -1 values appear in the tables of :func:`pcfij.ccc.present.ccc_outputs`).
 
     Raises
     ------
@@ -310,21 +353,24 @@ def ccc(image1, image2, mask=None, *, scale=None, time_axis=None, confidence=Tru
     v = _validate(CCC, image1=image1, image2=image2, mask=mask, scale=scale,
                   time_axis=time_axis, confidence=confidence, contributions=contributions,
                   intermediates=intermediates, significant_digits=significant_digits,
-                  device=_device_name(device))
+                  device=_device_name(device), method=method)
     inputs = check_inputs(image1, image2, mask, scale=v["scale"], time_axis=v["time_axis"])
     dev = resolve_device(v["device"])
     unit = unit or ("pixel" if scale is None else "unit")
     return _run(inputs, mode="ccc" if v["confidence"] else "noconf", device=dev,
                 contributions=v["contributions"], intermediates=v["intermediates"],
-                significant_digits=v["significant_digits"], unit=unit)
+                significant_digits=v["significant_digits"], unit=unit, method=v["method"],
+                frame_interval=float(frame_interval or 0.0), time_unit=time_unit)
 
 
 def cross_correlation_profile(image1, image2, mask=None, *, scale=None, time_axis=None,
-                              significant_digits=None, device="auto", unit=None) -> CCCResult:
+                              significant_digits=None, device="auto", unit=None,
+                              frame_interval=None, time_unit=None) -> CCCResult:
     """"Just Cross Correlation": the correlation image and its radial profile, no fit.
 
     The images are masked and correlated exactly as in :func:`ccc` (normalised by the mask
-    volume) without subtracting anything. The result has ``original`` (profile),
+    volume) without subtracting anything; the profile is the plugin's (centre ``(n-1)/2``,
+    exact distance keys). The result has ``original`` (profile),
     ``original_image`` and ``distance``; the fit statistics are None.
     """
     v = _validate(XCORR, image1=image1, image2=image2, mask=mask, scale=scale,
@@ -334,7 +380,8 @@ def cross_correlation_profile(image1, image2, mask=None, *, scale=None, time_axi
     dev = resolve_device(v["device"])
     unit = unit or ("pixel" if scale is None else "unit")
     return _run(inputs, mode="xcorr", device=dev, contributions=False, intermediates=False,
-                significant_digits=v["significant_digits"], unit=unit)
+                significant_digits=v["significant_digits"], unit=unit,
+                frame_interval=float(frame_interval or 0.0), time_unit=time_unit)
 
 
 __all__ = ["ccc", "cross_correlation_profile", "InputError"]

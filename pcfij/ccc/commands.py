@@ -39,6 +39,10 @@ _CONTRIB = Param("contributions", "bool", False,
 _CONFIDENCE = Param("confidence", "bool", True,
                     "compute the original correlation and the confidence (--no-confidence: "
                     "less memory, as 'CCC - No confidence')", imagej=False)
+_METHOD = Param("method", "choice", "plugin",
+                 "plugin: the Fiji plugin's numbers (Gaussian on the radial profile); unbiased: "
+                 "distances from the true zero shift with a blurred ring/shell model and a 95% "
+                 "interval (see docs/ccc.md)", choices=("plugin", "unbiased"))
 _DEVICE = Param("device", "choice", "auto", "compute on the CPU or an NVIDIA GPU (CuPy)",
                 choices=("auto", "cpu", "gpu"))
 _OUTPUT = Param("output", "path", None,
@@ -53,7 +57,7 @@ CCC = Command(
     summary="Mean distance, spread, confidence and R-squared of the spatial correlation of "
     "two images (Colocalization by Cross Correlation)",
     params=(_IMAGE1, _IMAGE2, _NO_MASK, _MASK, _SCALE, _TIME_AXIS, _DIGITS, _INTERMEDIATES,
-            _CONTRIB, _CONFIDENCE, _DEVICE, _OUTPUT, _OVERWRITE),
+            _CONTRIB, _CONFIDENCE, _METHOD, _DEVICE, _OUTPUT, _OVERWRITE),
     cli_runner="pcfij.cli.ccc:run",
 )
 
@@ -62,7 +66,7 @@ CCC_NO_CONFIDENCE = Command(
     title="CCC - No confidence",
     summary="CCC without the original correlation and the confidence (less memory)",
     params=(_IMAGE1, _IMAGE2, _NO_MASK, _MASK, _SCALE, _TIME_AXIS, _DIGITS, _INTERMEDIATES,
-            _CONTRIB, _DEVICE, _OUTPUT, _OVERWRITE),
+            _CONTRIB, _METHOD, _DEVICE, _OUTPUT, _OVERWRITE),
     cli_runner="pcfij.cli.ccc:run_no_confidence",
 )
 

@@ -7,7 +7,11 @@ of 1 (``exp(-(d - |mean|)^2 / (2 sigma^2))`` at each shift's calibrated distance
 * contribution of image 1 = ``(image2 * G) x image1`` (``*`` = convolution),
 * contribution of image 2 = ``(image1 ★ G) x image2`` (``★`` = correlation),
 
-with the masked images, zero-extended (linear) and the same size as the images.
+with the masked images, the same size as the images. Method "plugin"
+(:func:`mirror_contribution_images`) follows the Fiji plugin: the Gaussian weights are measured
+from the profile centre ``(n - 1) / 2`` and the images are mirror-extended (imglib2's single
+mirror, ``FFTConvolution``'s default) for both convolutions. Method "unbiased" measures from
+the zero shift and zero-extends (:func:`contribution_images`).
 """
 
 from __future__ import annotations
@@ -18,8 +22,13 @@ from pcfij.ccc.fit import GaussFit
 
 
 def gaussian_weights(distance: np.ndarray, fit: GaussFit) -> np.ndarray:
-    """Per-distance weight of the Gaussian-modified correlation (peak 1)."""
+    """Per-distance weight of the Gaussian-modified correlation (peak 1); for the unbiased
+    method's ring fit, its model profile without offset, scaled to a peak of 1."""
     d = np.asarray(distance, dtype=np.float64)
+    if hasattr(fit, "offset"):
+        prof = fit.curve(d) - fit.offset
+        top = float(np.max(prof)) if prof.size else 0.0
+        return prof / top if top > 0 else np.zeros(d.shape)
     return np.exp(-((d - abs(fit.mean)) ** 2) / (2.0 * fit.sigma**2))
 
 
@@ -57,3 +66,55 @@ def contribution_images(corr, g_holder: list, source_a, source_b, get_out1, get_
 def _times(y, x):
     y *= x
     return y
+
+
+def _reflect_pad(x: np.ndarray) -> np.ndarray:
+    """imglib2's single-mirror extension (``numpy.pad`` mode "reflect"), ``n // 2`` per side."""
+    return np.pad(x, [(n // 2, n // 2) for n in x.shape], mode="reflect")
+
+
+def mirror_contribution_images(g: np.ndarray, a: np.ndarray, b: np.ndarray,
+                               workers: int = -1) -> tuple[np.ndarray, np.ndarray]:
+    """The plugin's contribution images (imglib2 ``FFTConvolution`` with its default image
+    extension, the single mirror, and a zero-extended kernel centred at ``n // 2``).
+
+    Parameters
+    ----------
+    g : ndarray
+        Gaussian-modified correlation (zero shift at ``n // 2``), float32.
+    a, b : ndarray
+        The masked images 1 and 2 (float32), same shape.
+
+    Returns
+    -------
+    contribution1, contribution2 : ndarray (float32)
+        ``a x (mirror(b) * G)`` and ``b x (mirror(a) ★ G)``.
+
+    Uses full padded spectra (about ``2**ndim`` times an image per spectrum, complex64).
+    """
+    import scipy.fft  # noqa: PLC0415
+
+    shape = g.shape
+    pad = tuple(n // 2 for n in shape)
+    ext_shape = tuple(n + 2 * p for n, p in zip(shape, pad))
+    lengths = tuple(scipy.fft.next_fast_len(m, real=True) for m in ext_shape)
+    axes = tuple(range(g.ndim))
+    # kernel: shift s = j - n // 2 stored at index s mod L
+    gw = np.zeros(lengths, dtype=np.float32)
+    gw[tuple(slice(0, n) for n in shape)] = g
+    gw = np.roll(gw, [-(n // 2) for n in shape], axis=axes)
+    fg = scipy.fft.rfftn(gw, lengths, axes=axes, workers=workers)
+    del gw
+    take = tuple(slice(p, p + n) for p, n in zip(pad, shape))
+    out = []
+    for img, partner, conj in ((b, a, False), (a, b, True)):
+        fe = scipy.fft.rfftn(_reflect_pad(np.asarray(img, np.float32)), lengths, axes=axes,
+                             workers=workers)
+        fe *= np.conj(fg) if conj else fg
+        full = scipy.fft.irfftn(fe, lengths, axes=axes, workers=workers)
+        del fe
+        res = np.asarray(full[take], dtype=np.float32)
+        del full
+        res *= np.asarray(partner, np.float32)
+        out.append(res)
+    return out[0], out[1]

@@ -53,6 +53,14 @@ class CCCResult:
     best_frame : int or None
         For a time series: the frame with the highest confidence (smallest sigma without
         confidence).
+    method : str
+        "plugin" or "unbiased".
+    distance_ci : ndarray (2,) or (frames, 2) or None
+        Unbiased method: 95 % confidence interval of the distance (``mean``).
+    sigma_z : float or ndarray or None
+        Unbiased method, 3D: the axial width of the blur (``sigma`` is the lateral one).
+    frame_interval, time_unit : float, str or None
+        Time between frames and its unit (tables of a time series).
     """
 
     command: str
@@ -80,6 +88,11 @@ class CCCResult:
     mask_volume: float | np.ndarray = 0.0
     significant_digits: int | None = None
     device: str = "cpu"
+    method: str = "plugin"
+    distance_ci: np.ndarray | None = None
+    sigma_z: float | np.ndarray | None = None
+    frame_interval: float = 0.0
+    time_unit: str | None = None
     extra: dict = field(default_factory=dict)
 
     # ------------------------------------------------------------------ views

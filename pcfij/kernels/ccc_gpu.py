@@ -10,18 +10,18 @@ from __future__ import annotations
 import numpy as np
 
 
-def group_index(xp, shape, lut):
-    """Full-size int32 image of distance-group numbers (zero shift at ``n // 2`` per axis).
+def group_index(xp, fold, lut):
+    """Full-size int32 image of distance-group numbers.
 
-    ``xp`` is ``numpy`` or ``cupy``; ``lut`` is the folded table (``lut[|d0|, |d1|, ...]``)
-    on that module.
+    ``xp`` is ``numpy`` or ``cupy``; ``fold`` holds one fold-index array per axis and ``lut``
+    is the folded table (see :class:`pcfij.ccc.profile.RadialBinning`), on that module.
     """
     idx = []
-    for axis, n in enumerate(shape):
-        a = xp.abs(xp.arange(n) - n // 2)
-        view = [1] * len(shape)
-        view[axis] = n
-        idx.append(a.reshape(view))
+    nd = len(fold)
+    for axis, f in enumerate(fold):
+        view = [1] * nd
+        view[axis] = int(f.shape[0])
+        idx.append(xp.asarray(f).reshape(view))
     return lut[tuple(idx)].astype(xp.int32, copy=False)
 
 
@@ -72,19 +72,17 @@ class GpuBackend:
         else:
             out[index] = block
 
-    def _group(self, shape, lut):
-        key = (tuple(shape), id(lut))
+    def _group(self, fold, lut):
+        key = (tuple(np.asarray(f).tobytes() for f in fold), id(lut))
         if key not in self._groups:
             self._groups.clear()
-            self._groups[key] = group_index(self.xp, shape, self.xp.asarray(lut))
+            self._groups[key] = group_index(self.xp, fold, self.xp.asarray(lut))
         return self._groups[key]
 
-    def profile_sums(self, image, lut, ngroups: int, *, row0: int = 0, full_shape=None,
-                     out=None) -> np.ndarray:
-        """Sums per distance group (host float64); ``image`` may be a slab starting at row
-        ``row0`` of an image of shape ``full_shape``, its sums added to ``out``."""
-        shape = image.shape if full_shape is None else tuple(full_shape)
-        g = self._group(shape, lut)[row0:row0 + image.shape[0]]
+    def profile_sums(self, image, lut, ngroups: int, fold, *, out=None) -> np.ndarray:
+        """Sums per distance group (host float64); ``fold`` as in the CPU back-end (for a
+        slab, the slab's part of the first axis), sums added to ``out`` when given."""
+        g = self._group(fold, lut)
         sums = self.xp.asnumpy(self.xp.bincount(
             g.ravel(), weights=image.ravel().astype(self.xp.float64), minlength=ngroups
         ))
@@ -93,8 +91,8 @@ class GpuBackend:
         out += sums
         return out
 
-    def apply_group_weights(self, image, lut, weights):
-        g = self._group(image.shape, lut)
+    def apply_group_weights(self, image, lut, weights, fold):
+        g = self._group(fold, lut)
         w = self.xp.asarray(np.asarray(weights, dtype=np.float32))
         image *= w[g]
         return image
