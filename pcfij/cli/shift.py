@@ -17,11 +17,17 @@ from pcfij.shift.commands import DRIFT, SHIFT
 
 # ---------------------------------------------------------------------------- helpers
 def _squeeze(img: Image) -> Image:
-    """Drop singleton axes other than Y and X."""
+    """Drop singleton axes other than Y and X; name unnamed axes T, then Z.
+
+    A TIFF without ImageJ/OME metadata reports a stack axis as "Q" (unknown); the ImageJ
+    TIFF written for it needs one of TZCYX.
+    """
     keep = [i for i, n in enumerate(img.data.shape) if n > 1 or img.axes[i] in "YX"]
     if len(keep) != img.data.ndim:
         img.data = img.data.reshape([img.data.shape[i] for i in keep])
         img.axes = "".join(img.axes[i] for i in keep)
+    free = [c for c in "TZ" if c not in img.axes]
+    img.axes = "".join(c if c in "TZCYX" or not free else free.pop(0) for c in img.axes)
     return img
 
 
