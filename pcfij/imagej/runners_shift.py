@@ -6,10 +6,12 @@ if ``moving = scipy.ndimage.shift(ref, (dy, dx))`` the reported shift is about (
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from pcfij.errors import InputError
-from pcfij.imagej.runners import _stem
+from pcfij.imagej.runners import _stem, _warnings_to_log
 from pcfij.io.tiff import Calibration, Image
 from pcfij.outputs import RESULTS, Context, OutImage, OutPlot, Outputs, OutTable
 
@@ -38,9 +40,11 @@ def run_shift(values: dict, inputs: dict, ctx: Context) -> Outputs:
     ref, mov = _pair(inputs)
     gpu = _gpu(values["gpu"])
     ctx.status("correlating")
-    x, y = find_shift_based_correlation_map(
-        ref.data, mov.data, margin=values["margin"], method=values["method"],
-        size=values["size"], gpu=True if gpu == "hybrid" else gpu)
+    with warnings.catch_warnings(record=True) as caught:  # e.g. peak at the margin -> log
+        warnings.simplefilter("always")
+        x, y = find_shift_based_correlation_map(
+            ref.data, mov.data, margin=values["margin"], method=values["method"],
+            size=values["size"], gpu=True if gpu == "hybrid" else gpu)
     ctx.progress(1.0)
     cal = mov.calibration
     cols = {"x": [float(x)], "y": [float(y)]}
@@ -48,6 +52,7 @@ def run_shift(values: dict, inputs: dict, ctx: Context) -> Outputs:
         cols[f"x ({cal.unit})"] = [float(x) * cal.pixel_width]
         cols[f"y ({cal.unit})"] = [float(y) * cal.pixel_height]
     out = Outputs(tables=[OutTable(cols, RESULTS, [f"{_stem(mov)} vs {_stem(ref)}"])])
+    _warnings_to_log(caught, out)
     out.log.append(f"Find Shift: {_stem(mov)} relative to {_stem(ref)}: x={x:.4f} y={y:.4f} "
                    "pixels")
     return out
@@ -107,13 +112,16 @@ def run_drift(values: dict, inputs: dict, ctx: Context) -> Outputs:
         raise InputError(f"{_stem(img)} is a single image; Correct Drift needs a time series "
                          "or a z-stack")
     ctx.status("registering frames")
-    res = register_stack(
-        img.data, _reference(values["reference"]), values["method"], margin=values["margin"],
-        sub_pixel_method=values["sub_pixel_method"], block=values["block"], correct=True,
-        order=values["order"], mode=values["mode"],
-        gpu=_gpu(values["gpu"]))
+    with warnings.catch_warnings(record=True) as caught:  # e.g. drift at the margin -> log
+        warnings.simplefilter("always")
+        res = register_stack(
+            img.data, _reference(values["reference"]), values["method"],
+            margin=values["margin"], sub_pixel_method=values["sub_pixel_method"],
+            block=values["block"], correct=True, order=values["order"], mode=values["mode"],
+            gpu=_gpu(values["gpu"]))
     ctx.progress(1.0)
     out = Outputs()
+    _warnings_to_log(caught, out)
     out.images.append(OutImage(
         np.asarray(res.corrected, np.float32), img.axes, f"{_stem(img)} drift corrected",
         img.calibration, None,
@@ -122,7 +130,8 @@ def run_drift(values: dict, inputs: dict, ctx: Context) -> Outputs:
         f"columns {res.valid[2]}:{res.valid[3]}\n"))
     n = res.drift.shape[0]
     out.tables.append(OutTable(
-        {"Frame": np.arange(n), "dx": res.drift[:, 0], "dy": res.drift[:, 1]}, RESULTS))
+        {"Frame": np.arange(n), "dx": res.drift[:, 0], "dy": res.drift[:, 1],
+         "at_margin": res.at_margin.astype(np.int8)}, RESULTS))
     out.plots.append(OutPlot(f"{_stem(img)} drift", "frame", "drift (pixels)")
                      .add("dx", np.arange(n), res.drift[:, 0], "connected circle", "blue")
                      .add("dy", np.arange(n), res.drift[:, 1], "connected circle", "red"))
