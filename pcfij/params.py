@@ -275,10 +275,11 @@ class Command:
     # ------------------------------------------------------------------ CLI
     def add_to_parser(self, subparsers: Any) -> argparse.ArgumentParser:
         """Add ``pcfij <name>`` with one option per parameter to an argparse sub-parser set."""
-        parser = subparsers.add_parser(self.name, help=self.summary, description=self.summary)
+        parser = subparsers.add_parser(self.name, help=self.summary.replace("%", "%%"),
+                                       description=self.summary)
         for p in self.params:
             unit = f" [{p.unit}]" if p.unit else ""
-            text = p.help + unit
+            text = (p.help + unit).replace("%", "%%")  # argparse formats help with %
             if p.kind == "image" and not p.optional and p.cli is None:
                 parser.add_argument(p.name, metavar=p.name.upper(), help=text)
                 continue
