@@ -55,6 +55,7 @@ CHALLENGE_FRAMES, CHALLENGE_BLEACH = 16384, 1024
 CHALLENGE_LIMIT = "4GB"  # as in the issue's example command; the tutorial's laptop has 8 GB
 CHALLENGE_FRAME = (512, 1024)  # (H, W) of the tutorial's 1024x512 frames (full rows are read)
 READ_SAMPLE = HERE / "_cache" / "challenge_read_1024x512x1024"
+CHALLENGE_FOLDER = HERE / "_cache" / "challenge_folder_18432x512x1024"
 
 
 def write_tiff_folder(folder: Path, nframes: int, frame, what: str) -> None:
@@ -94,6 +95,39 @@ def generate_read_sample(folder: Path, nfiles: int = 1024) -> None:
     """Single-image TIFF files with the challenge's frame size (for the read measurement)."""
     pool = np.random.default_rng(7).poisson(200, (8, *CHALLENGE_FRAME)).astype(np.uint16)
     write_tiff_folder(folder, nfiles, lambda t: pool[t % 8], str(CHALLENGE_FRAME))
+
+
+def generate_challenge_folder(folder: Path, nframes: int = 18432) -> None:
+    """The full challenge as single-image TIFF files (1024x512 uint16), resumable.
+
+    Files already present with the right size are kept, so an interrupted generation (it
+    writes ~18 GB) continues where it stopped; each file is written under a temporary name
+    and renamed. A ``.complete`` marker is written last.
+    """
+    import tifffile
+
+    done = folder / ".complete"
+    if done.exists():
+        return
+    folder.mkdir(parents=True, exist_ok=True)
+    pool = np.random.default_rng(11).poisson(200, (16, *CHALLENGE_FRAME)).astype(np.uint16)
+    probe = folder / ".probe.tif"
+    tifffile.imwrite(probe, pool[0])
+    size = probe.stat().st_size
+    probe.unlink()
+    print(f"generating {nframes} TIFF files of {CHALLENGE_FRAME} in {folder} (once, "
+          f"{nframes * size / 1e9:.1f} GB) ...", flush=True)
+    for t in range(nframes):
+        path = folder / f"img_{t:09d}_Default_000.tif"
+        try:
+            if path.stat().st_size == size:
+                continue
+        except FileNotFoundError:
+            pass
+        tmp = folder / f".tmp_{t}.tif"
+        tifffile.imwrite(tmp, pool[(t * 7) % 16])
+        os.replace(tmp, path)
+    done.write_text("ok")
 
 
 def challenge_block(path: Path, shape: tuple[int, int, int]) -> None:

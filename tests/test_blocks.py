@@ -191,7 +191,7 @@ def test_changed_parameters_are_refused(data, tmp_path):
     s = run_blocked_ipcf(small, out, block_shape=(12, 12), **KW)
     again = run_blocked_ipcf(small, out, block_shape=(12, 12), **KW)
     assert again["already_complete"] and again["blocks_computed"] == 0
-    with pytest.raises(InputError, match=r"radius=3 \(now 2\).*--overwrite"):
+    with pytest.raises(InputError, match=r"radius=3 \(now 2\).*overwrite=True"):
         run_blocked_ipcf(small, out, **dict(KW, radius=2))
     s2 = run_blocked_ipcf(small, out, overwrite=True, **dict(KW, radius=2))
     assert s2["shape"][0] == 30 - 4 and s["shape"][0] == 30 - 6

@@ -180,7 +180,7 @@ def test_zarr_v3_ome_zarr_raw_npy(series, tmp_path):
     got = open_series(tmp_path / "raw.bin", raw_shape=(32, 24), raw_dtype=">u2").compute()
     np.testing.assert_array_equal(got, data)
     assert got.dtype == np.dtype("uint16")
-    with pytest.raises(InputError, match="raw-shape"):
+    with pytest.raises(InputError, match="frame_size"):
         open_series(tmp_path / "raw.bin")
     with pytest.raises(InputError, match="not a whole number"):
         open_series(tmp_path / "raw.bin", raw_shape=(31, 24))
@@ -197,7 +197,7 @@ def test_hdf5_dataset_choice(sources, series, tmp_path):
     with h5py.File(tmp_path / "two.h5", "w") as f:
         f["a"] = series[:40, :8, :8]
         f["b"] = series[:40, :8, :8]
-    with pytest.raises(InputError, match="--dataset") as err:
+    with pytest.raises(InputError, match="`dataset`") as err:
         open_series(tmp_path / "two.h5")
     assert "a (40, 8, 8)" in str(err.value) and "b (40, 8, 8)" in str(err.value)
     with pytest.raises(InputError, match="no dataset 'c'"):
@@ -248,7 +248,7 @@ def test_missing_file_is_named_and_skip_bad_interpolates(tmp_path):
     os.remove(folder / _name(7))
     with pytest.raises(InputError, match=_name(7)) as err:
         open_series(folder)
-    assert "missing" in str(err.value) and "--skip-bad" in str(err.value)
+    assert "missing" in str(err.value) and "skip_bad=True" in str(err.value)
     src = open_source(folder, skip_bad=True)
     assert len(src.skipped) == 1 and _name(7) in src.skipped[0]
     got = src.data.compute()

@@ -1,37 +1,67 @@
 """Out-of-core, resumable ipCF of big image time series on overlapping blocks.
 
-:func:`run_blocked_ipcf` opens the input lazily (:func:`pcfij.io.readers.open_source`),
-chooses blocks from the memory limit (:mod:`pcfij.blocks.plan`), and lets dask schedule one
-task per block: read the block with its ``radius`` halo (all frames), run
-:func:`pcfij.pcf.ipcf` on it (which does the bleaching correction), write the block's
-result into its own chunk of a Zarr array, record the block as done
-(:mod:`pcfij.blocks.store`). The default scheduler is dask's threaded scheduler in this
-process, one block at a time (the ipCF kernel itself uses all cores); with a
-dask.distributed scheduler address or ``Client`` every worker process computes blocks and
-writes them directly (the input and output paths must be visible to the workers).
+:func:`run_blocked_ipcf` runs in three stages:
+
+* :func:`prepare` opens the input lazily (a :class:`pcfij.io.source.Source`), takes the
+  output's lock, fingerprints parameters and input, refuses a different unfinished run or
+  output, chooses the block plan from the memory limit (:mod:`pcfij.blocks.plan`) and
+  creates or reopens the work folder (:mod:`pcfij.blocks.store`);
+* :func:`execute` computes the blocks not yet recorded: read the block with its ``radius``
+  halo (all frames), run :func:`pcfij.pcf.ipcf` on it (which does the bleaching
+  correction), write the block's result into its own chunk of a Zarr array, record the block
+  as done;
+* :func:`finalize` marks the result complete and moves it into place.
+
+Scheduling:
+
+* inputs stored as whole rows per frame (TIFF folders, raw, ``.npy``, contiguous TIFF) in
+  this process: **row bands** (:func:`_run_bands`). Every band of full-width rows is read
+  once for all its blocks, one ``pread`` per frame without kernel read-ahead
+  (:mod:`pcfij.io.rows`); halo rows come from the band above, so every input byte is read
+  once. A reader thread reads the next band while the current band's blocks are computed,
+  as far as the memory freed by finished blocks allows;
+* other inputs (HDF5, Zarr, arrays) in this process: dask's threaded scheduler, one block
+  computing while the next one is read;
+* a dask.distributed scheduler address or ``Client``: one task per block on the cluster,
+  submitted through that client (never a default client); workers read their blocks and
+  write them directly (the input and output paths must be visible to the workers).
 
 Running the same call again after a crash, SIGKILL or Ctrl-C computes only the blocks not
 yet recorded; the result is the same as that of an uninterrupted run because each block is
-computed independently with the same block plan (stored with the run).
+computed independently with the same block plan (stored with the run), and the input is
+checked to be the same (:mod:`pcfij.io.fingerprint`).
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import mmap
 import os
+import re
 import shutil
 import threading
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from pcfij.blocks.plan import Block, Plan, format_bytes, make_plan, parse_memory, tile_budget
+from pcfij.blocks.plan import (
+    BAND_SHARE,
+    Block,
+    Plan,
+    format_bytes,
+    make_band_plan,
+    make_plan,
+    parse_memory,
+    tile_budget,
+)
 from pcfij.blocks.store import (
     ARRAY,
     FORMAT,
+    OutputLock,
     ResultStore,
     describe_differences,
     fingerprint,
@@ -41,12 +71,16 @@ from pcfij.blocks.store import (
 )
 from pcfij.errors import InputError, InputTypeError
 from pcfij.io.readers import Series, format_roi, open_source
+from pcfij.io.rows import read_rows, row_reader
+from pcfij.io.source import Source
 
 MIN_FRAMES = 32
 #: memory kept free besides the blocks (dask, tqdm, Python objects)
 RESERVE = 64 * 2**20
 #: assumed resident memory of a fresh dask.distributed worker process
 WORKER_BASELINE = 250 * 2**20
+#: seconds to wait for a dask scheduler to answer
+CONNECT_TIMEOUT = "5s"
 
 _SERIES_CACHE: dict[str, Series] = {}
 _CACHE_LOCK = threading.Lock()
@@ -60,6 +94,22 @@ def current_rss() -> int:
     return int(psutil.Process().memory_info().rss)
 
 
+def anonymous_rss() -> int:
+    """Anonymous resident memory of this process (heap, arrays), bytes.
+
+    What ``memory_limit`` bounds besides mapped input pages: shared library code and other
+    file-backed pages are not counted (the kernel can drop them at any time).
+    """
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("RssAnon:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return current_rss()
+
+
 def _check_params(**values) -> dict:
     from pcfij.pcf.commands import PCF
 
@@ -69,28 +119,13 @@ def _check_params(**values) -> dict:
     return out
 
 
-def _source_spec(source, dataset, roi, frames, raw_shape, raw_dtype, skip_bad) -> dict:
-    return {
-        "path": str(Path(source).expanduser().absolute()),
-        "dataset": dataset,
-        "roi": roi if isinstance(roi, str) or roi is None else format_roi(roi),
-        "frames": frames if isinstance(frames, str) or frames is None
-        else f"{frames.start}:{frames.stop}",
-        "raw_shape": list(raw_shape) if isinstance(raw_shape, (tuple, list)) else raw_shape,
-        "raw_dtype": raw_dtype,
-        "skip_bad": bool(skip_bad),
-    }
-
-
 def _series_for(spec: dict) -> Series:
     """Open (once per process) the series a job reads from."""
     key = json.dumps(spec, sort_keys=True)
     with _CACHE_LOCK:
         series = _SERIES_CACHE.get(key)
         if series is None:
-            series = open_source(spec["path"], dataset=spec["dataset"], roi=spec["roi"],
-                                 frames=spec["frames"], raw_shape=spec["raw_shape"],
-                                 raw_dtype=spec["raw_dtype"], skip_bad=spec["skip_bad"])
+            series = Source.from_dict(spec).open()
             _SERIES_CACHE[key] = series
         return series
 
@@ -98,32 +133,15 @@ def _series_for(spec: dict) -> Series:
 def read_block(series: Series, ys: slice, xs: slice) -> np.ndarray:
     """Read all frames of ``series[:, ys, xs]`` into memory, multi-threaded.
 
-    Folders of uncompressed TIFF files are read directly (one ``pread`` of the block's rows
-    per file, files spread over threads); everything else through the dask array with
-    dask's threaded scheduler.
+    Inputs stored as rows (TIFF folders, raw, ``.npy``, contiguous TIFF) are read with one
+    ``pread`` of the block's rows per frame without read-ahead (:func:`pcfij.io.rows.read_rows`);
+    everything else through the dask array with dask's threaded scheduler.
     """
-    from pcfij.io.tiff_folder import TiffFolderArray
-
-    reader = series.reader
-    if isinstance(reader, TiffFolderArray) and reader.contiguous:
-        from concurrent.futures import ThreadPoolExecutor
-
-        (ry, rx), ft = series.roi, series.frames
-        yy = slice(ry.start + ys.start, ry.start + ys.stop)
-        xx = slice(rx.start + xs.start, rx.start + xs.stop)
-        n = ft.stop - ft.start
-        out = np.empty((n, yy.stop - yy.start, xx.stop - xx.start), reader.dtype)
-
-        def work(a: int) -> None:
-            b = min(n, a + 64)
-            reader.read_into(out[a:b], ft.start + a, yy.start, yy.stop, xx.start, xx.stop)
-
-        # one thread per core: more only add GIL hand-offs when files come from the cache
-        with ThreadPoolExecutor(min(16, max(2, os.cpu_count() or 1))) as pool:
-            list(pool.map(work, range(0, n, 64)))
-        return out
+    reader = row_reader(series)
+    if reader is not None:
+        return read_rows(series, ys, xs, reader=reader)
     out = np.ascontiguousarray(series.data[:, ys, xs].compute(scheduler="threads"))
-    _release_mapped_pages(reader)
+    _release_mapped_pages(series.reader)
     return out
 
 
@@ -142,28 +160,15 @@ def _release_mapped_pages(reader) -> None:
             pass
 
 
-def compute_block(job: dict) -> dict:
-    """Read, analyse, write and record one block (a dask task; runs in any process)."""
+def _analyse_block(data: np.ndarray, job: dict, t_read: float, t0: float) -> dict:
+    """Run ipcf on one block's data, write its result and record it as done."""
     from pcfij.pcf import ipcf
 
     b = Block(**job["block"])
-    r = job["params"]["radius"]
-    t0 = time.perf_counter()
-    if job.get("data") is not None:
-        data = job["data"]
-    else:
-        key = job["source_key"]
-        series = _SERIES_CACHE.get(key) if key else None
-        if series is None:
-            series = _series_for(job["source"])
-        ys, xs = b.input_slices(r)
-        data = read_block(series, ys, xs)
-    t_read = time.perf_counter() - t0
     with _KERNEL_LOCK:
         t1 = time.perf_counter()  # compute time excludes waiting for the other block
         result = ipcf(data, **job["params"], progress=False)
     nbytes = data.nbytes
-    del data
     t2 = time.perf_counter()
     import zarr
 
@@ -179,7 +184,27 @@ def compute_block(job: dict) -> dict:
             "pairs": b.pixels * job["params"]["npoints"]}
 
 
+def compute_block(job: dict) -> dict:
+    """Read, analyse, write and record one block (a dask task; runs in any process)."""
+    b = Block(**job["block"])
+    r = job["params"]["radius"]
+    t0 = time.perf_counter()
+    if job.get("data") is not None:
+        data = job["data"]
+    else:
+        key = job["source_key"]
+        series = _SERIES_CACHE.get(key) if key else None
+        if series is None:
+            series = _series_for(job["source"])
+        ys, xs = b.input_slices(r)
+        data = read_block(series, ys, xs)
+    return _analyse_block(data, job, time.perf_counter() - t0, t0)
+
+
 # --------------------------------------------------------------------------- schedulers
+_ADDRESS = re.compile(r"^(?:(tcp|tls|inproc|ucx|ws|wss)://)?\[?[A-Za-z0-9_.:-]+\]?:\d{1,5}$")
+
+
 def _is_distributed(scheduler) -> bool:
     if scheduler is None:
         return False
@@ -189,6 +214,7 @@ def _is_distributed(scheduler) -> bool:
 
 
 def _client_for(scheduler):
+    """(client, own): the given Client, or a new one connected to an address (own=True)."""
     try:
         from distributed import Client
     except ImportError as exc:  # pragma: no cover - distributed is a dependency
@@ -197,13 +223,30 @@ def _client_for(scheduler):
         return scheduler, False
     if not isinstance(scheduler, str):
         raise InputTypeError("scheduler must be None, 'threads', an address or a Client")
-    try:
-        return Client(scheduler, timeout="20s", set_as_default=False), True
-    except Exception as exc:  # noqa: BLE001 - OSError, TimeoutError, ValueError ...
+    address = scheduler.strip()
+    if not _ADDRESS.match(address):
         raise InputError(
-            f"cannot connect to the dask scheduler at {scheduler}: {exc}; start one with "
-            "'dask scheduler' and 'dask worker ADDRESS' or leave --scheduler out"
-        ) from exc
+            f"dask scheduler address {scheduler!r} is not an address like tcp://host:8786; "
+            "give the address 'dask scheduler' prints, or leave `scheduler` out to compute "
+            "here"
+        )
+    quiet = [logging.getLogger(n) for n in ("distributed", "distributed.client",
+                                             "distributed.core", "distributed.comm")]
+    levels = [lg.level for lg in quiet]
+    for lg in quiet:
+        lg.setLevel(logging.CRITICAL)
+    try:
+        return Client(address, timeout=CONNECT_TIMEOUT, set_as_default=False), True
+    except Exception as exc:  # noqa: BLE001 - OSError, TimeoutError, ValueError ...
+        why = " ".join(str(exc).split()) or type(exc).__name__
+        raise InputError(
+            f"cannot connect to the dask scheduler at {address} ({why[:200]}); start one "
+            "with 'dask scheduler' and workers with 'dask worker ADDRESS', or leave "
+            "`scheduler` out to compute here"
+        ) from None
+    finally:
+        for lg, level in zip(quiet, levels):
+            lg.setLevel(level)
 
 
 def _worker_budget(client, limit: int) -> tuple[int, int]:
@@ -221,29 +264,45 @@ def _worker_budget(client, limit: int) -> tuple[int, int]:
 
 
 def _run_threads(jobs, on_done, workers: int) -> None:
-    import dask
-    from dask.callbacks import Callback
+    """Blocks on ``workers`` threads of this process (one reads while another computes).
 
-    class _Progress(Callback):
-        def _posttask(self, key, result, dsk, state, worker_id):
-            if isinstance(result, dict) and "index" in result:
-                on_done(result)
+    On an error, blocks not started are cancelled and running ones are waited for, so no
+    block is still being written when this returns.
+    """
+    from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 
-    tasks = [dask.delayed(compute_block, pure=False)(job) for job in jobs]
-    with _Progress():
-        dask.compute(*tasks, scheduler="threads", num_workers=workers)
+    pending = list(jobs)
+    running: set = set()
+    error: BaseException | None = None
+    with ThreadPoolExecutor(max(1, workers)) as pool:
+        while pending or running:
+            while pending and len(running) < workers and error is None:
+                running.add(pool.submit(compute_block, pending.pop(0)))
+            if not running:
+                break
+            finished, running = wait(running, return_when=FIRST_COMPLETED)
+            for fut in finished:
+                exc = fut.exception()
+                if exc is not None:
+                    error = error or exc
+                    pending = []
+                else:
+                    on_done(fut.result())
+    if error is not None:
+        raise error
 
 
 def _run_distributed(client, jobs, on_done, run_id: str) -> None:
+    """One task per block, submitted and awaited through ``client`` (no default client)."""
     from distributed import as_completed
 
     futures = [
         client.submit(compute_block, job, key=f"pcfij-block-{run_id}-{job['block']['index']}",
-                      pure=False, retries=1)
+                      pure=False, retries=2)
         for job in jobs
     ]
     try:
-        for fut in as_completed(futures):
+        for fut in as_completed(futures, loop=client.loop):
             on_done(fut.result())
     finally:
         for fut in futures:
@@ -251,7 +310,446 @@ def _run_distributed(client, jobs, on_done, run_id: str) -> None:
                 fut.cancel()
 
 
-# --------------------------------------------------------------------------- main entry
+class _MemoryGate:
+    """Bytes held by band data; the reader waits until its next piece fits ``cap``."""
+
+    def __init__(self, cap: int):
+        self.cap = cap
+        self.used = 0
+        self.stop = False
+        self.cond = threading.Condition()
+
+    def acquire(self, n: int, force: bool = False) -> bool:
+        with self.cond:
+            while not force and not self.stop and self.used > 0 and self.used + n > self.cap:
+                self.cond.wait(0.5)
+            self.used += n
+            return not self.stop
+
+    def release(self, n: int) -> None:
+        with self.cond:
+            self.used -= n
+            self.cond.notify_all()
+
+    def halt(self) -> None:
+        with self.cond:
+            self.stop = True
+            self.cond.notify_all()
+
+
+@dataclass
+class _Band:
+    """One row band: the blocks of a row of the plan and their input arrays."""
+
+    index: int
+    blocks: list[Block]
+    rows: tuple[int, int]  # input rows y0:y1 (series coordinates), halo included
+    read_from: int  # first row read from the files (rows above come from the band above)
+    arrays: list[np.ndarray | None] = field(default_factory=list)
+    ready: threading.Event = field(default_factory=threading.Event)
+
+
+def _run_bands(prep: Prepared, jobs: list[dict], on_done, stats: dict) -> None:
+    """Row-band execution (see module docstring): each input row is read once."""
+    plan, series, r = prep.plan, prep.series, prep.params["radius"]
+    todo = {j["block"]["index"]: j for j in jobs}
+    t0, _, w = series.shape
+    item = series.dtype.itemsize
+    bands: list[_Band] = []
+    prev = None
+    for j, row in enumerate(plan.band_rows()):
+        if not any(b.index in todo for b in row):
+            continue
+        y0, y1 = row[0].y0, row[0].y1 + 2 * r
+        start = y0 + 2 * r if prev == j - 1 else y0
+        bands.append(_Band(j, row, (y0, y1), start))
+        prev = j
+    gate = _MemoryGate(max(int(plan.band_bytes / BAND_SHARE), 1))
+    errors: list[BaseException] = []
+    reader = row_reader(series)
+
+    def read_all() -> None:
+        try:
+            for band in bands:
+                y0, y1 = band.rows
+                nrows = y1 - y0
+                band.arrays = [np.empty((t0, nrows, b.x1 - b.x0 + 2 * r), series.dtype)
+                               for b in band.blocks]
+                new = y1 - band.read_from
+                per_frame = new * sum(a.shape[2] for a in band.arrays) * item
+                step = 64
+                buf = np.empty((step, new, w), series.dtype)
+                tic = time.perf_counter()
+                for a in range(0, t0, step):
+                    b = min(t0, a + step)
+                    if not gate.acquire((b - a) * per_frame):
+                        return
+                    part = read_rows(_frames_view(series, a, b), slice(band.read_from, y1),
+                                     slice(0, w), reader=reader, out=buf[: b - a])
+                    for blk, arr in zip(band.blocks, band.arrays):
+                        arr[a:b, band.read_from - y0 :] = part[:, :, blk.x0 : blk.x1 + 2 * r]
+                del buf, part
+                stats["read_seconds"] += time.perf_counter() - tic
+                stats["bytes_read"] += t0 * new * w * item
+                band.ready.set()
+        except BaseException as exc:  # noqa: BLE001 - handed to the computing thread
+            errors.append(exc)
+            for band in bands:
+                band.ready.set()
+
+    thread = threading.Thread(target=read_all, name="pcfij-band-reader", daemon=True)
+    thread.start()
+    halos: dict[int, np.ndarray] = {}
+    try:
+        for k, band in enumerate(bands):
+            while not band.ready.wait(0.5):
+                pass
+            if errors:
+                raise errors[0]
+            nxt = bands[k + 1] if k + 1 < len(bands) else None
+            keep_halo = nxt is not None and nxt.index == band.index + 1
+            for i, blk in enumerate(band.blocks):
+                arr = band.arrays[i]
+                if band.read_from > band.rows[0]:  # halo rows from the band above
+                    halo = halos.pop(i)
+                    arr[:, : band.read_from - band.rows[0]] = halo
+                    gate.acquire(arr[:, : halo.shape[1]].nbytes, force=True)
+                    gate.release(halo.nbytes)
+                    del halo
+                if blk.index in todo:
+                    tic = time.perf_counter()
+                    on_done(_analyse_block(arr, todo[blk.index], 0.0, tic))
+                if keep_halo:
+                    halos[i] = np.ascontiguousarray(arr[:, arr.shape[1] - 2 * r :])
+                    gate.acquire(halos[i].nbytes, force=True)
+                band.arrays[i] = None
+                gate.release(arr.nbytes)
+                del arr
+    finally:
+        gate.halt()
+        thread.join()
+
+
+def _frames_view(series: Series, a: int, b: int) -> Series:
+    """The same series restricted to its frames ``a:b`` (for reading in frame chunks)."""
+    ft = series.frames
+    return Series(None, series.kind, series.path, series.full_shape, series.roi,
+                  slice(ft.start + a, ft.start + b), series.skipped, series.blockable,
+                  series.reader, series.info)
+
+
+# --------------------------------------------------------------------------- the three stages
+@dataclass
+class Prepared:
+    """Everything :func:`execute` and :func:`finalize` need (made by :func:`prepare`)."""
+
+    store: ResultStore
+    lock: OutputLock
+    series: Series
+    source: Source | None
+    params: dict  # ipcf keyword arguments of every block
+    attrs: dict
+    out_shape: tuple[int, int, int, int]
+    limit: int
+    scheduler: Any
+    start: float
+    plan: Plan | None = None
+    done: set[int] = field(default_factory=set)
+    todo: list[Block] = field(default_factory=list)
+    client: Any = None
+    own_client: bool = False
+    fresh: bool = False  # this run created the work folder
+    run_id: str = ""
+    already: bool = False  # the output exists and is complete
+    overwrite: bool = False
+
+    def close(self) -> None:
+        """Release the output lock and a client this run connected."""
+        if self.own_client and self.client is not None:
+            try:
+                self.client.close()
+            except Exception:  # noqa: BLE001 - closing a dead connection
+                pass
+            self.client = None
+        self.lock.release()
+
+
+def prepare(source, output, *, radius: int = 6, npoints: int = 32, nbins: int = 32,
+            pow2: bool = False, bleach_filter: int = 0, smooth: bool = True,
+            device: str = "auto", memory_limit="4GB", scheduler=None, overwrite: bool = False,
+            block_shape: tuple[int, int] | None = None, roi=None, frames=None) -> Prepared:
+    """Stage 1: check everything, lock the output, choose the plan, open the work folder.
+
+    ``source`` is a :class:`Source` or an array (T, H, W) (then ``roi`` and ``frames``
+    select from it). Raises InputError for anything
+    that would stop the run later (see :func:`run_blocked_ipcf`). The caller must call
+    :meth:`Prepared.close`.
+    """
+    start = time.perf_counter()
+    p = _check_params(radius=radius, npoints=npoints, nbins=nbins, pow2=pow2,
+                      bleach_filter=bleach_filter, smooth=smooth, device=device)
+    limit = parse_memory(memory_limit)
+    store = ResultStore(output)
+    store.check_writable()
+    src = source if isinstance(source, Source) else None
+    series = open_source(source) if src is not None else open_source(source, roi=roi,
+                                                                      frames=frames)
+    t0, h, w = series.shape
+    nframes = t0 - 2 * p["bleach_filter"]
+    if nframes < MIN_FRAMES:
+        raise InputError(
+            f"{t0} frames minus 2 x bleach filter {p['bleach_filter']} leaves {nframes}; at "
+            f"least {MIN_FRAMES} are needed: use a smaller `bleach_filter` or more frames"
+        )
+    from pcfij.pcf import circle, ipcf_bins, pow2_frames
+
+    if p["pow2"]:
+        nframes = pow2_frames(nframes)
+    bins = ipcf_bins(nframes, p["nbins"])
+    if h - 2 * p["radius"] < 1 or w - 2 * p["radius"] < 1:
+        raise InputError(
+            f"radius {p['radius']} is too large for the {h}x{w} pixel input (ROI); it needs at "
+            f"least {2 * p['radius'] + 1}x{2 * p['radius'] + 1} pixels"
+        )
+    lock = OutputLock(store.target)
+    lock.acquire()
+    prep = None
+    try:
+        prep = _prepare_locked(store, lock, series, src, source, p, nframes, bins, limit,
+                               scheduler, overwrite, block_shape, start, circle)
+        return prep
+    finally:
+        if prep is None:
+            lock.release()
+
+
+def _prepare_locked(store, lock, series, src, source, p, nframes, bins, limit, scheduler,
+                    overwrite, block_shape, start, circle) -> Prepared:
+    from dask.base import tokenize
+
+    from pcfij import __version__
+    from pcfij.io.fingerprint import describe_input_change, input_fingerprint
+
+    t0, h, w = series.shape
+    inp = input_fingerprint(series)
+    identity = {
+        "format": FORMAT,
+        "radius": p["radius"], "npoints": p["npoints"], "nbins": p["nbins"], "pow2": p["pow2"],
+        "bleach_filter": p["bleach_filter"], "smooth": p["smooth"],
+        "source": src.path if src is not None else "array:" + tokenize(source),
+        "dataset": series.info.get("dataset"),
+        "source_shape": list(series.full_shape), "dtype": str(series.dtype),
+        "roi": format_roi(series.roi), "frames": f"{series.frames.start}:{series.frames.stop}",
+        "skipped_files": list(series.skipped),
+        "input_files": inp["files_hash"], "input_sample": inp["sample_hash"],
+    }
+    fp = fingerprint(identity)
+    out_shape = (h - 2 * p["radius"], w - 2 * p["radius"], p["npoints"], len(bins))
+    attrs = dict(identity, fingerprint=fp, axes="YXPB", shape=list(out_shape),
+                 bins=[int(b) for b in bins], circle=circle(p["radius"], p["npoints"]).tolist(),
+                 frames_used=int(nframes),
+                 origin=[series.roi[0].start + p["radius"], series.roi[1].start + p["radius"]],
+                 source_kind=series.kind, device=p["device"], version=__version__)
+    params = dict(radius=p["radius"], npoints=p["npoints"], nbins=p["nbins"], pow2=p["pow2"],
+                  bleach_filter=p["bleach_filter"], smooth=p["smooth"], device=p["device"])
+    prep = Prepared(store, lock, series, src, params, attrs, out_shape, limit, scheduler, start,
+                    overwrite=overwrite)
+
+    def differences(old_identity: dict) -> str:
+        text = describe_differences({k: old_identity.get(k) for k in identity
+                                     if k not in ("input_files", "input_sample")},
+                                    {k: v for k, v in identity.items()
+                                     if k not in ("input_files", "input_sample")})
+        input_changed = any(old_identity.get(k) != identity[k]
+                            for k in ("input_files", "input_sample"))
+        if not input_changed:
+            return text
+        saved = store.saved_input() or {}
+        what = describe_input_change(saved, inp) or "the input data changed"
+        return what if text == "unknown differences" else f"{text}; {what}"
+
+    # ---- an existing result?
+    if store.target.exists() and not overwrite:
+        old = read_result_attrs(store.target)
+        if old is None:
+            raise InputError(
+                f"output {store.target} exists and is not a finished pcfij result; choose "
+                "another `output` or pass `overwrite=True`"
+            )
+        store.remove_stale_work(old.get("fingerprint"))
+        if old.get("fingerprint") != fp:
+            raise InputError(
+                f"output {store.target} was made with other parameters or input: "
+                f"{describe_differences({k: old.get(k) for k in identity}, identity)}; choose "
+                "another `output` or pass `overwrite=True` to replace it"
+            )
+        prep.plan = Plan.from_dict(old["plan"]) if "plan" in old else None
+        prep.already = True
+        return prep
+
+    # ---- scheduler and memory budget
+    if _is_distributed(scheduler):
+        prep.client, prep.own_client = _client_for(scheduler)
+    try:
+        return _plan_and_open(prep, store, series, p, nframes, bins, identity, fp, inp,
+                              overwrite, block_shape, differences)
+    except BaseException:
+        if prep.own_client and prep.client is not None:
+            prep.client.close()
+        raise
+
+
+def _plan_and_open(prep, store, series, p, nframes, bins, identity, fp, inp, overwrite,
+                   block_shape, differences) -> Prepared:
+    limit = prep.limit
+    limit_text = format_bytes(limit)
+    banded = prep.client is None and row_reader(series) is not None
+    if prep.client is not None:
+        budget, _ = _worker_budget(prep.client, limit)
+        baseline = WORKER_BASELINE
+    else:
+        baseline = anonymous_rss() + RESERVE
+        budget = limit - baseline
+    if budget <= 0:
+        raise InputError(
+            f"memory limit {limit_text} is too small: this program already uses "
+            f"{format_bytes(baseline)}; give `memory_limit` of at least "
+            f"{format_bytes(baseline + 256 * 2**20)} (a few GB gives bigger blocks)"
+        )
+    t0, h, w = series.shape
+    plan_kw = dict(radius=p["radius"], frames=nframes, itemsize=series.dtype.itemsize,
+                   npoints=p["npoints"], nbins=len(bins), bleach=p["bleach_filter"] > 0,
+                   budget=budget, limit_text=limit_text, block_shape=block_shape)
+
+    # ---- resume or start
+    run = store.existing_run()
+    if run is not None and (overwrite or run.get("fingerprint") != fp):
+        if not overwrite:
+            raise InputError(
+                f"an unfinished run with other parameters or input is in {store.work} "
+                f"({differences(run.get('identity', {}))}); run the same command on the same "
+                "input to resume it, or pass `overwrite=True` to start over"
+            )
+        run = None
+    if run is not None:
+        plan = Plan.from_dict(run["plan"])
+        if plan.bands and not banded:
+            plan = Plan(**{**plan.to_dict(), "bands": 0})
+        need = plan.block_bytes
+        if need > budget and block_shape is None:
+            raise InputError(
+                f"the unfinished run in {store.work} uses blocks of {plan.by}x{plan.bx} "
+                f"pixels needing about {format_bytes(need)}, more than the memory limit "
+                f"{limit_text} allows; resume with `memory_limit` of at least "
+                f"{format_bytes(need + baseline)} or pass `overwrite=True` to start over with "
+                "smaller blocks"
+            )
+        prep.done = store.done()
+    else:
+        if banded:
+            plan = make_band_plan((t0, h, w), baseline=baseline, **plan_kw)
+        else:
+            plan = make_plan((t0, h, w), row_reads=False, baseline=baseline, **plan_kw)
+        if block_shape is not None and plan.block_bytes > budget:
+            raise InputError(
+                f"memory limit {limit_text} is too small for blocks of "
+                f"{plan.by}x{plan.bx} pixels (about {format_bytes(plan.block_bytes)})"
+            )
+        run = {"fingerprint": fp, "identity": identity, "plan": plan.to_dict(),
+               "created": time.time()}
+        _check_disk(store, prep.out_shape, plan.blocks(), set())
+        store.create(run, prep.out_shape, (plan.by, plan.bx, *prep.out_shape[2:]),
+                     dict(prep.attrs, plan=plan.to_dict()))
+        store.save_input(inp)
+        prep.fresh = True
+    prep.plan = plan
+    prep.attrs["plan"] = plan.to_dict()
+    if plan.tile:  # the plan's ipcf tile (see pcfij.blocks.plan)
+        prep.params["memory_budget"] = tile_budget(plan.tile, p["radius"], nframes)
+    prep.todo = [b for b in plan.blocks() if b.index not in prep.done]
+    _check_disk(store, prep.out_shape, prep.todo, prep.done)
+    prep.run_id = f"{os.getpid()}-{int(time.time() * 1000)}"
+    return prep
+
+
+def execute(prep: Prepared, *, progress: bool = True) -> dict:
+    """Stage 2: compute the blocks not yet recorded; return timing and byte counts."""
+    store, plan, series = prep.store, prep.plan, prep.series
+    todo = prep.todo
+    blocks = plan.blocks()
+    store.log(event="start", run=prep.run_id, todo=[b.index for b in todo],
+              done=sorted(prep.done), scheduler=str(prep.scheduler or "threads"),
+              memory_limit=prep.limit)
+    source_key = ""
+    src_spec = prep.source.to_dict() if prep.source is not None else None
+    if prep.client is None:
+        source_key = f"series:{id(series)}"
+        with _CACHE_LOCK:
+            _SERIES_CACHE[source_key] = series
+    jobs = []
+    for b in todo:
+        job = {"block": b.__dict__, "params": prep.params, "source": src_spec,
+               "source_key": source_key, "array_path": str(store.data_path / ARRAY),
+               "done_dir": str(store.done_dir), "run_id": prep.run_id, "data": None}
+        if prep.source is None and prep.client is not None:
+            ys, xs = b.input_slices(prep.params["radius"])
+            job["data"] = read_block(series, ys, xs)  # arrays in memory travel with jobs
+        jobs.append(job)
+
+    stats = {"read_seconds": 0.0, "compute_seconds": 0.0, "bytes_read": 0, "computed": []}
+    bar = _progress_bar(progress, sum(b.pixels * prep.params["npoints"] for b in todo),
+                        len(blocks), len(prep.done))
+
+    def on_done(res: dict) -> None:
+        stats["read_seconds"] += res["read_seconds"]
+        stats["compute_seconds"] += res["compute_seconds"]
+        if not plan.bands:
+            stats["bytes_read"] += res["bytes_read"]
+        stats["computed"].append(res["index"])
+        store.log(event="block", run=prep.run_id, index=res["index"],
+                  seconds=res["read_seconds"] + res["compute_seconds"])
+        if bar is not None:
+            bar.update(res["pairs"])
+            bar.set_postfix_str(f"block {len(prep.done) + len(stats['computed'])}/{len(blocks)}")
+
+    try:
+        if todo:
+            if prep.client is not None:
+                _run_distributed(prep.client, jobs, on_done, prep.run_id)
+            elif plan.bands:
+                _run_bands(prep, jobs, on_done, stats)
+            else:
+                # two workers: one reads the next block while the other computes (the
+                # kernel lock keeps one ipcf at a time; the plan budgets two inputs)
+                _run_threads(jobs, on_done, 2 if len(jobs) > 1 else 1)
+    except OSError as exc:
+        raise write_error(exc, store.work) from exc
+    except InputError:
+        if prep.fresh and not stats["computed"]:
+            store.discard()  # refused before anything was finished: leave nothing
+        raise
+    finally:
+        if bar is not None:
+            bar.close()
+        with _CACHE_LOCK:
+            _SERIES_CACHE.pop(source_key, None)
+        store.log(event="stop", run=prep.run_id, computed=len(stats["computed"]))
+    return stats
+
+
+def finalize(prep: Prepared, stats: dict) -> dict:
+    """Stage 3: check every block is recorded, mark complete, move the result into place."""
+    store, plan = prep.store, prep.plan
+    missing = {b.index for b in plan.blocks()} - store.done()
+    if missing:  # pragma: no cover - defensive: every task records its block
+        raise InputError(f"{len(missing)} blocks were not recorded; run the command again")
+    attrs = dict(prep.attrs)
+    attrs["skipped_files"] = list(prep.series.skipped) + _runtime_skipped(prep.series)
+    attrs["seconds"] = time.perf_counter() - prep.start
+    store.finalize(attrs, overwrite=prep.overwrite)
+    return _summary(prep, stats)
+
+
 def run_blocked_ipcf(
     source,
     output,
@@ -279,9 +777,10 @@ def run_blocked_ipcf(
 
     Parameters
     ----------
-    source : path or array-like
-        TIFF folder, multi-page TIFF, ``.h5``/``.hdf5``, ``.zarr``, ``.npy``, raw ``.bin``
-        (with ``raw_shape``), or an array (T, H, W).
+    source : Source, path or array-like
+        A :class:`pcfij.io.source.Source`, or a TIFF folder, multi-page TIFF,
+        ``.h5``/``.hdf5``, ``.zarr``, ``.npy``, raw ``.bin`` (with ``raw_shape``), or an array
+        (T, H, W).
     output : path
         ``*.zarr`` (default choice) or ``*.h5``/``*.hdf5``. Array ``"pcf"`` of shape
         ``(H - 2r, W - 2r, npoints, nbins)`` float32 with the parameters in its attributes.
@@ -292,13 +791,14 @@ def run_blocked_ipcf(
     frames : str or slice, optional
         ``"start:stop"`` frames to analyse (before bleaching correction).
     memory_limit : str or int
-        Peak memory for this process (threaded scheduler) or for each worker process
-        (distributed); blocks are sized to fit (e.g. ``"4GB"``).
+        Bound on this process's anonymous memory plus the input pages it keeps mapped
+        (threaded scheduler), or on each worker process (distributed); blocks and bands
+        are sized to fit (e.g. ``"4GB"``).
     scheduler : None, "threads", str or distributed.Client
-        None/"threads": dask's threaded scheduler here; an address (``tcp://host:8786``) or
-        a ``Client``: a dask.distributed cluster.
+        None/"threads": here; an address (``tcp://host:8786``) or a ``Client``: a
+        dask.distributed cluster (this function uses its own connection to an address).
     overwrite : bool
-        Replace an existing output / unfinished run made with other parameters.
+        Replace an existing output / unfinished run made with other parameters or input.
     skip_bad : bool
         TIFF folders: interpolate bad or missing frames instead of stopping.
     progress : bool
@@ -306,7 +806,7 @@ def run_blocked_ipcf(
     dataset : str, optional
         Dataset inside an HDF5/Zarr input.
     raw_shape, raw_dtype
-        Frame size and sample type of a raw binary input.
+        Frame size (H, W) and sample type of a raw binary input.
     block_shape : (by, bx), optional
         Force the output tile of a block (tuning, tests); normally chosen from the limit.
 
@@ -314,219 +814,31 @@ def run_blocked_ipcf(
     -------
     dict
         ``output``, ``shape``, ``blocks``, ``blocks_computed``, ``blocks_skipped``,
-        ``computed_blocks`` (indices), ``block_shape``, ``pairs`` (pair correlations
-        computed in this run), ``seconds``, ``read_seconds``, ``bytes_read``,
+        ``computed_blocks`` (indices), ``block_shape``, ``bands``, ``pairs`` (pair
+        correlations computed in this run), ``seconds``, ``read_seconds``, ``bytes_read``,
         ``skipped_files``, ``memory_limit``, ``scheduler``, ``complete``.
 
     Raises
     ------
     InputError
         Bad input (named), ROI outside the image, memory limit too small for one block,
-        output not writable, disk full, an existing output made with other parameters.
+        output not writable or locked by another run, disk full, an existing output or
+        unfinished run made with other parameters or input.
     """
-    start = time.perf_counter()
-    p = _check_params(radius=radius, npoints=npoints, nbins=nbins, pow2=pow2,
-                      bleach_filter=bleach_filter, smooth=smooth, device=device)
-    limit = parse_memory(memory_limit)
-    store = ResultStore(output)
-    store.check_writable()
-
-    # ---- input
-    is_path = isinstance(source, (str, os.PathLike))
-    series = open_source(source, dataset=dataset, roi=roi, frames=frames, raw_shape=raw_shape,
-                         raw_dtype=raw_dtype, skip_bad=skip_bad)
-    t0, h, w = series.shape
-    nframes = t0 - 2 * p["bleach_filter"]
-    if nframes < MIN_FRAMES:
-        raise InputError(
-            f"{t0} frames minus 2 x bleach filter {p['bleach_filter']} leaves {nframes}; at "
-            f"least {MIN_FRAMES} are needed: use a smaller --bleach-filter or more frames"
-        )
-    from pcfij.pcf import circle, ipcf_bins, pow2_frames
-
-    if p["pow2"]:
-        nframes = pow2_frames(nframes)
-    bins = ipcf_bins(nframes, p["nbins"])
-    if h - 2 * p["radius"] < 1 or w - 2 * p["radius"] < 1:
-        raise InputError(
-            f"radius {p['radius']} is too large for the {h}x{w} pixel input (ROI); it needs at "
-            f"least {2 * p['radius'] + 1}x{2 * p['radius'] + 1} pixels"
-        )
-
-    # ---- identity of the result
-    from dask.base import tokenize
-
-    identity = {
-        "format": FORMAT,
-        "radius": p["radius"], "npoints": p["npoints"], "nbins": p["nbins"], "pow2": p["pow2"],
-        "bleach_filter": p["bleach_filter"], "smooth": p["smooth"],
-        "source": str(Path(source).expanduser().absolute()) if is_path
-        else "array:" + tokenize(source),
-        "dataset": series.info.get("dataset"),
-        "source_shape": list(series.full_shape), "dtype": str(series.dtype),
-        "roi": format_roi(series.roi), "frames": f"{series.frames.start}:{series.frames.stop}",
-        "skipped_files": list(series.skipped),
-    }
-    fp = fingerprint(identity)
-    out_shape = (h - 2 * p["radius"], w - 2 * p["radius"], p["npoints"], len(bins))
-    attrs = dict(identity, fingerprint=fp, axes="YXPB", shape=list(out_shape),
-                 bins=[int(b) for b in bins], circle=circle(p["radius"], p["npoints"]).tolist(),
-                 frames_used=int(nframes),
-                 origin=[series.roi[0].start + p["radius"], series.roi[1].start + p["radius"]],
-                 source_kind=series.kind, device=p["device"])
-    from pcfij import __version__
-
-    attrs["version"] = __version__
-
-    # ---- an existing result?
-    if store.target.exists() and not overwrite:
-        old = read_result_attrs(store.target)
-        if old is None:
-            raise InputError(
-                f"output {store.target} exists and is not a finished pcfij result; choose "
-                "another -o path or pass --overwrite"
-            )
-        if old.get("fingerprint") != fp:
-            raise InputError(
-                f"output {store.target} was made with other parameters or input: "
-                f"{describe_differences({k: old.get(k) for k in identity}, identity)}; choose "
-                "another -o path or pass --overwrite to replace it"
-            )
-        return _summary(store, out_shape, Plan.from_dict(old["plan"]) if "plan" in old else None,
-                        [], start, {}, limit, scheduler, series, already=True)
-
-    # ---- scheduler and memory budget
-    client, own_client = (None, False)
-    if _is_distributed(scheduler):
-        client, own_client = _client_for(scheduler)
+    if isinstance(source, (str, os.PathLike)):
+        source = Source.of(source, dataset=dataset, roi=roi, frames=frames,
+                           frame_size=raw_shape, dtype=raw_dtype, skip_bad=skip_bad)
+    prep = prepare(source, output, radius=radius, npoints=npoints, nbins=nbins, pow2=pow2,
+                   bleach_filter=bleach_filter, smooth=smooth, device=device,
+                   memory_limit=memory_limit, scheduler=scheduler, overwrite=overwrite,
+                   block_shape=block_shape, roi=roi, frames=frames)
     try:
-        if client is not None:
-            budget, _ = _worker_budget(client, limit)
-        else:
-            budget = limit - current_rss() - RESERVE
-        limit_text = format_bytes(limit)
-        if budget <= 0:
-            raise InputError(
-                f"memory limit {limit_text} is too small: this program already uses "
-                f"{format_bytes(current_rss())}; give --memory-limit of at least "
-                f"{format_bytes(current_rss() + 256 * 2**20)} (a few GB gives bigger blocks)"
-            )
-        plan_kw = dict(radius=p["radius"], frames=nframes, itemsize=series.dtype.itemsize,
-                       npoints=p["npoints"], nbins=len(bins), bleach=p["bleach_filter"] > 0,
-                       budget=budget, limit_text=limit_text,
-                       row_reads=series.kind == "tiff-folder")
-
-        # ---- resume or start
-        run = store.existing_run()
-        if run is not None and (overwrite or run.get("fingerprint") != fp):
-            if not overwrite:
-                raise InputError(
-                    f"an unfinished run with other parameters or input is in {store.work} "
-                    f"({describe_differences(run.get('identity', {}), identity)}); run the "
-                    "same command as before to resume it, or pass --overwrite to start over"
-                )
-            run = None
-        if run is not None:
-            plan = Plan.from_dict(run["plan"])
-            if plan.block_bytes > budget and block_shape is None:
-                raise InputError(
-                    f"the unfinished run in {store.work} uses blocks of {plan.by}x{plan.bx} "
-                    f"pixels needing about {format_bytes(plan.block_bytes)}, more than the "
-                    f"memory limit {limit_text} allows; resume with a larger --memory-limit "
-                    "or pass --overwrite to start over with smaller blocks"
-                )
-            done = store.done()
-        else:
-            plan = make_plan((t0, h, w), block_shape=block_shape, **plan_kw)
-            if block_shape is not None and plan.block_bytes > budget:
-                raise InputError(
-                    f"memory limit {limit_text} is too small for blocks of "
-                    f"{plan.by}x{plan.bx} pixels (about {format_bytes(plan.block_bytes)})"
-                )
-            run = {"fingerprint": fp, "identity": identity, "plan": plan.to_dict(),
-                   "created": time.time()}
-            _check_disk(store, out_shape, plan.blocks(), set())
-            store.create(run, out_shape, (plan.by, plan.bx, *out_shape[2:]),
-                         dict(attrs, plan=plan.to_dict()))
-            done = set()
-        attrs["plan"] = plan.to_dict()
-        blocks = plan.blocks()
-        todo = [b for b in blocks if b.index not in done]
-        _check_disk(store, out_shape, todo, done)
-        run_id = f"{os.getpid()}-{int(time.time() * 1000)}"
-        store.log(event="start", run=run_id, todo=[b.index for b in todo], done=sorted(done),
-                  scheduler=str(scheduler or "threads"), memory_limit=limit)
-
-        # ---- jobs
-        source_key = ""
-        src_spec = None
-        if is_path:
-            src_spec = _source_spec(source, dataset, roi, frames, raw_shape, raw_dtype, skip_bad)
-            if client is None:
-                source_key = json.dumps(src_spec, sort_keys=True)
-                with _CACHE_LOCK:
-                    _SERIES_CACHE[source_key] = series
-        elif client is None:
-            source_key = f"array:{id(series)}"
-            with _CACHE_LOCK:
-                _SERIES_CACHE[source_key] = series
-        params = dict(radius=p["radius"], npoints=p["npoints"], nbins=p["nbins"], pow2=p["pow2"],
-                      bleach_filter=p["bleach_filter"], smooth=p["smooth"], device=p["device"])
-        if plan.tile:  # the plan's ipcf tile (see pcfij.blocks.plan)
-            params["memory_budget"] = tile_budget(plan.tile, p["radius"], nframes)
-        jobs = []
-        for b in todo:
-            job = {"block": b.__dict__, "params": params, "source": src_spec,
-                   "source_key": source_key, "array_path": str(store.data_path / ARRAY),
-                   "done_dir": str(store.done_dir), "run_id": run_id, "data": None}
-            if not is_path and client is not None:
-                ys, xs = b.input_slices(p["radius"])
-                job["data"] = read_block(series, ys, xs)  # arrays in memory travel with jobs
-            jobs.append(job)
-
-        stats = {"read_seconds": 0.0, "compute_seconds": 0.0, "bytes_read": 0, "computed": []}
-        bar = _progress_bar(progress, sum(b.pixels * p["npoints"] for b in todo), len(blocks),
-                            len(done))
-
-        def on_done(res: dict) -> None:
-            stats["read_seconds"] += res["read_seconds"]
-            stats["compute_seconds"] += res["compute_seconds"]
-            stats["bytes_read"] += res["bytes_read"]
-            stats["computed"].append(res["index"])
-            store.log(event="block", run=run_id, index=res["index"],
-                      seconds=res["read_seconds"] + res["compute_seconds"])
-            if bar is not None:
-                bar.update(res["pairs"])
-                bar.set_postfix_str(f"block {len(done) + len(stats['computed'])}/{len(blocks)}")
-
-        try:
-            if todo:
-                if client is None:
-                    # two workers: one reads the next block while the other computes (the
-                    # kernel lock keeps one ipcf at a time; the plan budgets two inputs)
-                    _run_threads(jobs, on_done, 2 if len(jobs) > 1 else 1)
-                else:
-                    _run_distributed(client, jobs, on_done, run_id)
-        except OSError as exc:
-            raise write_error(exc, store.work) from exc
-        finally:
-            if bar is not None:
-                bar.close()
-            with _CACHE_LOCK:
-                _SERIES_CACHE.pop(source_key, None)
-            store.log(event="stop", run=run_id, computed=len(stats["computed"]))
+        if prep.already:
+            return _summary(prep, {}, already=True)
+        stats = execute(prep, progress=progress)
+        return finalize(prep, stats)
     finally:
-        if own_client:
-            client.close()
-
-    missing = {b.index for b in blocks} - store.done()
-    if missing:  # pragma: no cover - defensive: every task records its block
-        raise InputError(f"{len(missing)} blocks were not recorded; run the command again")
-    attrs["skipped_files"] = list(series.skipped) + _runtime_skipped(series)
-    attrs["seconds"] = time.perf_counter() - start
-    store.finalize(attrs, overwrite=overwrite)
-    return _summary(store, out_shape, plan, stats["computed"], start, stats, limit, scheduler,
-                    series)
+        prep.close()
 
 
 def _runtime_skipped(series: Series) -> list[str]:
@@ -547,7 +859,7 @@ def _check_disk(store: ResultStore, out_shape, todo: list[Block], done: set[int]
         raise InputError(
             f"not enough disk space for {store.target}: the result needs about "
             f"{format_bytes(need)} more, {format_bytes(free)} are free; free some space or "
-            "choose another -o path (or a smaller --roi)"
+            "choose another `output` (or a smaller `roi`)"
         )
 
 
@@ -560,15 +872,15 @@ def _progress_bar(progress: bool, total_pairs: int, nblocks: int, ndone: int):
                 desc=f"ipCF {nblocks} blocks" + (f" ({ndone} done before)" if ndone else ""))
 
 
-def _summary(store, out_shape, plan, computed, start, stats, limit, scheduler, series,
-             already=False) -> dict:
+def _summary(prep: Prepared, stats: dict, already: bool = False) -> dict:
+    plan, out_shape = prep.plan, prep.out_shape
     nblocks = len(plan.blocks()) if plan is not None else 0
-    computed = sorted(computed)
+    computed = sorted(stats.get("computed", []))
     pixels = {b.index: b.pixels for b in plan.blocks()} if plan is not None else {}
     pairs = sum(pixels.get(i, 0) for i in computed) * out_shape[2]
-    seconds = time.perf_counter() - start
+    scheduler = prep.scheduler
     return {
-        "output": str(store.target),
+        "output": str(prep.store.target),
         "shape": tuple(int(s) for s in out_shape),
         "blocks": nblocks,
         "blocks_computed": len(computed),
@@ -576,13 +888,15 @@ def _summary(store, out_shape, plan, computed, start, stats, limit, scheduler, s
         "computed_blocks": computed,
         "block_shape": (plan.by, plan.bx) if plan is not None else None,
         "block_bytes": plan.block_bytes if plan is not None else None,
+        "bands": bool(plan.bands) if plan is not None else False,
+        "tile": plan.tile if plan is not None else None,
         "pairs": int(pairs),
-        "seconds": seconds,
+        "seconds": time.perf_counter() - prep.start,
         "read_seconds": stats.get("read_seconds", 0.0),
         "compute_seconds": stats.get("compute_seconds", 0.0),
         "bytes_read": stats.get("bytes_read", 0),
-        "skipped_files": list(series.skipped) + _runtime_skipped(series),
-        "memory_limit": limit,
+        "skipped_files": list(prep.series.skipped) + _runtime_skipped(prep.series),
+        "memory_limit": prep.limit,
         "scheduler": "threads" if not _is_distributed(scheduler) else str(
             getattr(scheduler, "scheduler", None) and scheduler.scheduler.address or scheduler),
         "complete": True,

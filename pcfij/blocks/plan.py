@@ -83,14 +83,18 @@ def choose_tile(frames: int, radius: int, budget: int) -> int:
 
 def block_bytes(h: int, w: int, *, radius: int, raw_frames: int, frames: int, itemsize: int,
                 npoints: int, nbins: int, bleach: bool, ncores: int | None = None,
-                tile: int = 64) -> int:
-    """Estimated peak bytes to compute one block of ``h x w`` input pixels (see module)."""
+                tile: int = 64, raw_copies: int = 2) -> int:
+    """Estimated peak bytes to compute one block of ``h x w`` input pixels (see module).
+
+    ``raw_copies`` raw blocks are counted (2: the next block is read meanwhile; 0 in band
+    mode, where the raw data are part of the band, see :func:`band_bytes`).
+    """
     ncores = ncores or os.cpu_count() or 1
     p = h * w
     q = min(p, (tile + 2 * radius) ** 2)
     pout = max(h - 2 * radius, 0) * max(w - 2 * radius, 0)
     nf = frames // 2 + 1
-    total = 2 * p * raw_frames * itemsize
+    total = raw_copies * p * raw_frames * itemsize
     if bleach:
         groups = -(-h * w // bleach_buffer_group(h, w))
         total += p * frames * 2 + min(ncores, groups) * bleach_buffer_bytes(raw_frames, h, w)
@@ -129,6 +133,8 @@ class Plan:
     radius: int
     block_bytes: int
     tile: int = 0  # ipcf tile side (0: plans from before tiles; ipcf's default)
+    bands: int = 0  # 1: row-band mode (whole-width bands read once, see make_band_plan)
+    band_bytes: int = 0  # bytes of one band's raw data (band mode)
 
     @property
     def grid(self) -> tuple[int, int]:
@@ -150,12 +156,20 @@ class Plan:
     @classmethod
     def from_dict(cls, d: dict) -> Plan:
         return cls(**{k: int(d[k]) for k in ("out_h", "out_w", "by", "bx", "radius",
-                                              "block_bytes")}, tile=int(d.get("tile", 0)))
+                                              "block_bytes")}, tile=int(d.get("tile", 0)),
+                   bands=int(d.get("bands", 0)), band_bytes=int(d.get("band_bytes", 0)))
+
+    def band_rows(self) -> list[list[Block]]:
+        """The blocks grouped by row band (band mode: one band = one row of blocks)."""
+        gy, gx = self.grid
+        blocks = self.blocks()
+        return [blocks[j * gx : (j + 1) * gx] for j in range(gy)]
 
 
 def make_plan(shape: tuple[int, int, int], *, radius: int, frames: int, itemsize: int,
               npoints: int, nbins: int, bleach: bool, budget: int, limit_text: str = "",
-              block_shape: tuple[int, int] | None = None, row_reads: bool = False) -> Plan:
+              block_shape: tuple[int, int] | None = None, row_reads: bool = False,
+              baseline: int | None = None) -> Plan:
     """Choose the largest blocks whose estimated peak memory fits ``budget`` bytes.
 
     Parameters
@@ -199,12 +213,13 @@ def make_plan(shape: tuple[int, int, int], *, radius: int, frames: int, itemsize
     mby, mbx = min(MIN_SIDE, out_h), min(MIN_SIDE, out_w)
     if cost(mby, mbx) > budget:
         need = cost(mby, mbx)
+        base = _baseline_hint() if baseline is None else baseline
         raise InputError(
             f"memory limit {limit_text or format_bytes(budget)} is too small: one minimal block "
             f"of {mby + 2 * radius}x{mbx + 2 * radius} pixels x {t0} frames needs about "
-            f"{format_bytes(need)} besides the ~{format_bytes(_baseline_hint())} the program "
-            f"itself uses; give --memory-limit of at least "
-            f"{format_bytes(need + _baseline_hint())} (a few GB gives bigger, faster blocks)"
+            f"{format_bytes(need)} besides the ~{format_bytes(base)} the program "
+            f"itself uses; give `memory_limit` of at least "
+            f"{format_bytes(need + base)} (a few GB gives bigger, faster blocks)"
         )
     # grow a square tile, then the longer side, while it fits
     side = MIN_SIDE
@@ -239,3 +254,82 @@ def make_plan(shape: tuple[int, int, int], *, radius: int, frames: int, itemsize
 
 def _baseline_hint() -> int:
     return 300 * 10**6
+
+
+#: share of the band budget one band may take; the rest lets the next band's reading start
+#: while the current band's blocks are computed (their memory is freed block by block)
+BAND_SHARE = 0.8
+#: preferred width of the blocks inside a band (result pixels)
+BAND_BLOCK_WIDTH = 256
+
+
+def band_bytes(rows: int, width: int, nblocks: int, radius: int, raw_frames: int,
+               itemsize: int) -> int:
+    """Bytes of one band: ``rows`` input rows of all frames, stored per block (each block's
+    columns with its halo, so halo columns are held twice)."""
+    return rows * (width + 2 * radius * max(0, nblocks - 1)) * raw_frames * itemsize
+
+
+def make_band_plan(shape: tuple[int, int, int], *, radius: int, frames: int, itemsize: int,
+                   npoints: int, nbins: int, bleach: bool, budget: int, limit_text: str = "",
+                   baseline: int = 0, block_shape: tuple[int, int] | None = None) -> Plan:
+    """Plan for inputs stored as whole rows per frame: full-width row bands read once.
+
+    Blocks are grouped in bands of ``by`` result rows spanning the image width; the pipeline
+    reads each band's rows once for all its blocks (halo rows kept from the band above)
+    and keeps one band plus the part of the next one being read within ``budget``. The
+    ipCF tile (and so ``by``, a multiple of it) is the largest that leaves room for bands;
+    taller bands mean fewer, larger reads per file.
+
+    Parameters
+    ----------
+    shape : (T0, H, W)
+        Input series shape (after ROI and frame range).
+    budget : int
+        Bytes the bands and the computation of one block may use together.
+    baseline : int
+        Bytes the program uses besides (only for the message when nothing fits).
+    """
+    t0, h, w = shape
+    out_h, out_w = h - 2 * radius, w - 2 * radius
+    if out_h < 1 or out_w < 1:
+        raise InputError(
+            f"radius {radius} is too large for {h}x{w} pixel images: the ROI must be at least "
+            f"{2 * radius + 1}x{2 * radius + 1} pixels"
+        )
+    kw = dict(radius=radius, raw_frames=t0, frames=frames, itemsize=itemsize, npoints=npoints,
+              nbins=nbins, bleach=bleach, raw_copies=0)
+
+    def layout(by: int, bx: int, tile: int) -> tuple[int, int, int]:
+        nbx = -(-out_w // bx)
+        band = band_bytes(by + 2 * radius, w, nbx, radius, t0, itemsize)
+        compute = block_bytes(by + 2 * radius, bx + 2 * radius, tile=tile, **kw)
+        return int(band / BAND_SHARE) + compute, band, compute
+
+    default_tile = choose_tile(frames, radius, budget)
+    if block_shape is not None:
+        by, bx = (max(1, min(int(b), n)) for b, n in zip(block_shape, (out_h, out_w)))
+        cost, band, _ = layout(by, bx, default_tile)
+        return Plan(out_h, out_w, by, bx, radius, cost, default_tile, 1, band)
+    tile = default_tile
+    while True:
+        bx = out_w if out_w <= max(BAND_BLOCK_WIDTH, tile) else \
+            max(tile, BAND_BLOCK_WIDTH // tile * tile)
+        by = min(tile, out_h)
+        if layout(by, bx, tile)[0] <= budget or tile <= MIN_SIDE:
+            break
+        tile //= 2
+    cost, band, _ = layout(by, bx, tile)
+    if cost > budget:
+        raise InputError(
+            f"memory limit {limit_text or format_bytes(budget)} is too small: one band of "
+            f"{by + 2 * radius} rows x {w} pixels x {t0} frames and its computation need "
+            f"about {format_bytes(cost)} besides the {format_bytes(baseline)} the program "
+            f"itself uses; give `memory_limit` of at least {format_bytes(cost + baseline)} "
+            "(a few GB gives taller bands and fewer reads)"
+        )
+    step = tile
+    while by < out_h and layout(min(by + step, out_h), bx, tile)[0] <= budget:
+        by = min(by + step, out_h)
+    cost, band, _ = layout(by, bx, tile)
+    return Plan(out_h, out_w, by, bx, radius, cost, tile, 1, band)

@@ -123,6 +123,35 @@ class ResultStore:
         except OSError as exc:
             raise write_error(exc, self.work) from exc
 
+    def save_input(self, fp: dict) -> None:
+        """Record the input's fingerprint (per-file stamps, sample hash) in the work folder."""
+        try:
+            _atomic_write(self.work / "input.json", json.dumps(fp))
+        except OSError as exc:
+            raise write_error(exc, self.work) from exc
+
+    def saved_input(self) -> dict | None:
+        try:
+            return json.loads((self.work / "input.json").read_text())
+        except (OSError, ValueError):
+            return None
+
+    def remove_stale_work(self, finished_fingerprint: str | None) -> bool:
+        """Remove a work folder left beside a finished output (a kill after the final
+        rename, or a run of the same result): True if removed."""
+        if not self.work.exists():
+            return False
+        run = self.existing_run()
+        stale = (not self.data_path.exists() or run is None
+                 or run.get("fingerprint") == finished_fingerprint)
+        if stale:
+            shutil.rmtree(self.work, ignore_errors=True)
+        return stale
+
+    def discard(self) -> None:
+        """Remove the work folder (a run refused before any block was finished)."""
+        shutil.rmtree(self.work, ignore_errors=True)
+
     def done(self) -> set[int]:
         try:
             return {int(p.name) for p in self.done_dir.iterdir() if p.name.isdigit()}
@@ -156,6 +185,67 @@ class ResultStore:
         shutil.rmtree(self.work, ignore_errors=True)
 
 
+class OutputLock:
+    """One writer per output: an exclusive ``flock`` on ``.NAME.lock`` beside the output.
+
+    The kernel drops the lock when the process ends, however it ends, so a killed run never
+    blocks the next one; the lock file is removed when the lock is released.
+    """
+
+    def __init__(self, target: Path):
+        self.target = Path(target)
+        self.path = self.target.with_name(f".{self.target.name}.lock")
+        self._fd: int | None = None
+
+    def acquire(self) -> None:
+        import fcntl
+
+        for _ in range(100):
+            try:
+                fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            except OSError as exc:
+                raise write_error(exc, self.target.parent) from exc
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                try:
+                    other = os.pread(fd, 200, 0).decode(errors="replace").strip()
+                finally:
+                    os.close(fd)
+                raise InputError(
+                    f"another pcfij run ({other or 'unknown process'}) is writing "
+                    f"{self.target}; wait for it to finish or choose another `output`"
+                ) from None
+            try:  # the file may have been removed by the previous holder meanwhile
+                same = os.fstat(fd).st_ino == os.stat(self.path).st_ino
+            except FileNotFoundError:
+                same = False
+            if same:
+                os.ftruncate(fd, 0)
+                os.pwrite(fd, f"pid {os.getpid()} on {socket.gethostname()}".encode(), 0)
+                self._fd = fd
+                return
+            os.close(fd)
+        raise InputError(f"cannot lock {self.path}; try again")  # pragma: no cover
+
+    def release(self) -> None:
+        if self._fd is None:
+            return
+        try:
+            os.unlink(self.path)
+        except OSError:
+            pass
+        os.close(self._fd)
+        self._fd = None
+
+    def __enter__(self) -> OutputLock:
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.release()
+
+
 def write_hdf5(array, path: Path, attrs: dict) -> None:
     """Copy a (Y, X, points, bins) Zarr array into an HDF5 file, slab by slab."""
     import h5py
@@ -186,8 +276,10 @@ def write_error(exc: OSError, where: Path) -> InputError:
             "remaining ones are computed"
         )
     if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
-        return InputError(f"cannot write the result in {where}: {exc.strerror or exc}; "
-                          "choose another -o path")
+        return InputError(
+            f"cannot write the result in {where}: {exc.strerror or exc}; finished blocks are "
+            "kept: make the folder writable again and run the same command to compute only "
+            "the remaining blocks (or choose another `output` to start anew)")
     return InputError(f"writing the result in {where} failed: {exc}")
 
 
@@ -201,7 +293,7 @@ def _atomic_write(path: Path, text: str) -> None:
 def _replace(src: Path, target: Path, *, overwrite: bool) -> None:
     if target.exists() or target.is_symlink():
         if not overwrite:
-            raise InputError(f"output {target} appeared during the run; pass --overwrite")
+            raise InputError(f"output {target} appeared during the run; pass `overwrite=True`")
         old = target.with_name(f".{target.name}.old-{os.getpid()}")
         os.replace(target, old)
         os.replace(src, target)

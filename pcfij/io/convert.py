@@ -70,7 +70,8 @@ def convert_series(
     if not os.access(target.parent, os.W_OK | os.X_OK):
         raise InputError(f"cannot write output {target}: folder {target.parent} is not writable")
     if target.exists() and not overwrite:
-        raise InputError(f"output {target} exists; choose another -o path or pass --overwrite")
+        raise InputError(
+            f"output {target} exists; choose another `output` or pass `overwrite=True`")
     series = open_source(
         source,
         dataset=dataset,
@@ -89,7 +90,7 @@ def convert_series(
         raise InputError(
             f"memory limit {format_bytes(limit)} is too small for time chunks of {ck[0]} frames "
             f"of {shape[1]}x{shape[2]} pixels ({format_bytes(per_chunk)} each, two in flight); "
-            "use a larger --memory-limit or smaller --chunks"
+            "use a larger `memory_limit` or smaller `chunks`"
         )
     slab = max(ck[0], (limit // 2 // frame_bytes) // ck[0] * ck[0])
     slab = min(slab, 8 * ck[0], shape[0]) or shape[0]

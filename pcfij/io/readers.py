@@ -394,7 +394,7 @@ def _open_hdf5(path: Path, dataset: str | None):
         if len(cands) != 1:
             raise InputError(
                 f"HDF5 file {path} has {len(cands) or 'no'} 3D datasets ({listing}); "
-                "name the one to use with --dataset NAME"
+                "name the one to use with `dataset`"
             )
         dataset = cands[0][0]
     try:
@@ -446,7 +446,7 @@ def _open_zarr(path: Path, dataset: str | None):
                 listing = "; ".join(f"{n} {a.shape}" for n, a in node.arrays()) or "none"
                 raise InputError(
                     f"Zarr group {path} has {len(arrays) or 'no'} 3D arrays at its top level "
-                    f"({listing}); name the one to use with --dataset NAME"
+                    f"({listing}); name the one to use with `dataset`"
                 )
             dataset = arrays[0][0]
         try:
@@ -489,20 +489,20 @@ def _open_raw(path: Path, raw_shape, raw_dtype):
     size = path.stat().st_size
     if raw_shape is None:
         raise InputError(
-            f"raw file {path}: give the frame size with --raw-shape H,W (and --raw-dtype, "
-            "default uint16 little-endian)"
+            f"raw file {path} does not store its frame size: give it as `frame_size` (H x W "
+            "pixels, e.g. 64x64; samples are little-endian uint16 unless `dtype` says otherwise)"
         )
     if isinstance(raw_shape, str):
         raw_shape = [int(v) for v in re.split(r"[,x\s]+", raw_shape.strip()) if v]
     raw_shape = tuple(int(v) for v in raw_shape)
     if len(raw_shape) not in (2, 3) or min(raw_shape) < 1:
-        raise InputError(f"raw_shape must be (H, W) or (T, H, W); got {raw_shape}")
+        raise InputError(f"`frame_size` must be (H, W) or (T, H, W); got {raw_shape}")
     h, w = raw_shape[-2:]
     frame = h * w * dtype.itemsize
     if size == 0 or size % frame:
         raise InputError(
             f"raw file {path} has {size} bytes, not a whole number of {h}x{w} {dtype.name} "
-            "frames; the file is truncated or --raw-shape/--raw-dtype are wrong"
+            "frames; the file is truncated or `frame_size`/`dtype` are wrong"
         )
     t = size // frame
     if len(raw_shape) == 3 and raw_shape[0] != t:
@@ -585,21 +585,29 @@ def open_source(
 ) -> Series:
     """Open a big image time series lazily; see :func:`open_series` for the parameters.
 
-    Returns a :class:`Series` (the dask array plus what was skipped and where it came from).
+    ``source`` is a :class:`pcfij.io.source.Source` (then the keywords are ignored), a path
+    or an array-like. Returns a :class:`Series` (the dask array plus what was skipped and
+    where it came from).
     """
+    from pcfij.io.source import Source
+
     if isinstance(source, (str, os.PathLike)):
-        p = Path(source).expanduser()
+        source = Source.of(source, dataset=dataset, roi=roi, frames=frames,
+                           frame_size=raw_shape, dtype=raw_dtype, skip_bad=skip_bad)
+    if isinstance(source, Source):
+        p = Path(source.path)
+        roi, frames = source.roi, source.frames
         if not p.exists():
             raise InputError(f"input {p} does not exist")
         kind = source_kind(p)
         if kind == "tiff-folder":
-            d, reader, skipped, blockable, info = _open_tiff_folder(p, skip_bad)
+            d, reader, skipped, blockable, info = _open_tiff_folder(p, source.skip_bad)
         elif kind == "zarr":
-            d, reader, skipped, blockable, info = _open_zarr(p, dataset)
+            d, reader, skipped, blockable, info = _open_zarr(p, source.dataset)
         elif kind == "hdf5":
-            d, reader, skipped, blockable, info = _open_hdf5(p, dataset)
+            d, reader, skipped, blockable, info = _open_hdf5(p, source.dataset)
         elif kind == "raw":
-            d, reader, skipped, blockable, info = _open_raw(p, raw_shape, raw_dtype)
+            d, reader, skipped, blockable, info = _open_raw(p, source.frame_size, source.dtype)
         elif kind == "npy":
             d, reader, skipped, blockable, info = _open_npy(p)
         elif kind == "tiff":
@@ -607,7 +615,7 @@ def open_source(
         else:
             raise InputError(
                 f"do not know how to read {p}: give a folder of TIFF files, a .tif, .h5/.hdf5, "
-                ".zarr, .npy, or a raw .bin file with --raw-shape"
+                ".zarr, .npy, or a raw .bin file with its `frame_size`"
             )
         path = str(p)
     else:
@@ -618,6 +626,8 @@ def open_source(
             f"{path or 'input'} has sample type {d.dtype}; need integer or float images"
         )
     full = tuple(int(s) for s in d.shape)
+    if full[0] == 0:
+        raise InputError(f"{path or 'input'} holds no frames (shape {full}); give a time series")
     ys, xs = parse_roi(roi, full[1:])
     ts = parse_frames(frames, full[0])
     if (ys, xs, ts) != (slice(0, full[1]), slice(0, full[2]), slice(0, full[0])):

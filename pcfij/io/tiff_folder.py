@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from pcfij.errors import InputError
+from pcfij.io.rows import pread_range
 
 TIFF_SUFFIXES = (".tif", ".tiff", ".btf", ".tf8", ".tf2")
 
@@ -122,6 +123,8 @@ _SAMPLE = {
 def _fast_header(path: str) -> FileInfo | None:
     """Parse the first IFD of a plain single-sample TIFF; None when tifffile should decide."""
     with open(path, "rb") as fh:
+        if hasattr(os, "posix_fadvise"):  # the header only, not the read-ahead of the image
+            os.posix_fadvise(fh.fileno(), 0, 0, os.POSIX_FADV_RANDOM)
         head = fh.read(16)
         if len(head) < 8:
             return FileInfo(error="file is empty or truncated (no TIFF header)")
@@ -290,10 +293,11 @@ class TiffFolderArray:
                 info.shape != shape or np.dtype(info.dtype).newbyteorder("=").str != dtype
             ):
                 h, w = info.shape
+                what = ("image sizes" if info.shape != shape else "sample types (dtypes)")
                 why = (
                     f"image is {w}x{h} {np.dtype(info.dtype).name} but {ref_name} and "
                     f"{nref - 1} other files are {shape[1]}x{shape[0]} {np.dtype(dtype).name} "
-                    "(mixed image sizes in the folder)"
+                    f"(mixed {what} in the folder)"
                 )
             if why:
                 problems.append((t, name, why))
@@ -307,7 +311,7 @@ class TiffFolderArray:
             more = f" ({len(problems) - 1} more bad or missing files)" if len(problems) > 1 else ""
             raise InputError(
                 f"{os.path.join(folder, name)} (frame {t}): {why}{more}; fix or remove it, or "
-                "pass --skip-bad (skip_bad=True) to fill bad frames by interpolation"
+                "pass `skip_bad=True` to fill bad frames by interpolation"
             )
         self.skipped = [f"{name} (frame {t}): {why}" for t, name, why in problems]
         self._runtime_bad: list[str] = []
@@ -385,13 +389,11 @@ class TiffFolderArray:
         off = self._offsets[t]
         if off >= 0:
             n = (y1 - y0) * w * dtype.itemsize
+            if buf is None:
+                buf = bytearray(n)
             fd = os.open(path, os.O_RDONLY)
-            try:
-                if buf is None:
-                    buf = os.pread(fd, n, off + y0 * w * dtype.itemsize)
-                    got = len(buf)
-                else:
-                    got = os.preadv(fd, [memoryview(buf)[:n]], off + y0 * w * dtype.itemsize)
+            try:  # no kernel read-ahead beyond the rows (see pcfij.io.rows)
+                got = pread_range(fd, memoryview(buf)[:n], off + y0 * w * dtype.itemsize)
             finally:
                 os.close(fd)
             if got != n:
@@ -415,7 +417,8 @@ class TiffFolderArray:
                 if not self.skip_bad:
                     raise InputError(
                         f"{os.path.join(self.folder, name)} (frame {t}): cannot read: {why}; "
-                        "fix or remove it, or pass --skip-bad to fill bad frames by interpolation"
+                        "fix or remove it, or pass `skip_bad=True` to fill bad frames by "
+                        "interpolation"
                     ) from exc
                 with self._lock:
                     msg = f"{name} (frame {t}): cannot read: {why}"
