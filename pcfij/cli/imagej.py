@@ -13,26 +13,19 @@ PLUGIN_SUBDIR = "pcfij"
 PYTHON_FILE = "pcfij-python.txt"
 
 
-def plugin_texts() -> dict[str, bytes]:
-    """The drop-in plugin files: the repository's ``plugins/pcfij`` when pcfij runs from its
-    source tree, else generated from the command declarations (the same text; a test keeps
-    the two identical)."""
-    here = Path(__file__).resolve().parents[2] / "plugins" / PLUGIN_SUBDIR
-    if here.is_dir():
-        return {f.name: f.read_bytes() for f in sorted(here.iterdir())
-                if f.is_file() and f.name != PYTHON_FILE}
-    from pcfij.imagej.plugingen import plugin_files
-
-    return {name: text.encode("utf-8") for name, text in plugin_files().items()}
-
-
 def install_plugins(destination: str | os.PathLike, python: str | None = None,
-                    force: bool = False) -> Path:
-    """Copy ``plugins/pcfij`` into ``destination`` and record the Python to call.
+                    force: bool = False, ij_jar: str | None = None) -> Path:
+    """Build the pcfij command host into ``destination`` and record the Python it runs.
 
     ``destination`` is a Fiji.app/ImageJ folder (with a ``plugins`` subfolder) or a plugins
-    folder. Returns the folder written (``.../plugins/pcfij``).
+    folder. The host is compiled with ``javac`` against the ImageJ jar of that folder
+    (``ij.jar``, ``jars/ij-*.jar``), else ``ij_jar``, else Debian's ``/usr/share/java/ij.jar``.
+    Writes ``plugins/pcfij/pcfij_.jar`` and ``plugins/pcfij/pcfij-python.txt``; drop-in
+    macros of older pcfij versions there are removed (they would shadow the commands).
+    Returns the folder written.
     """
+    from pcfij.imagej.javabuild import JAR_NAME, build_jar, find_ij_jar
+
     dest = Path(destination).expanduser()
     if not dest.is_dir():
         raise InputError(f"{dest} is not a folder; give the Fiji.app (or ImageJ) folder")
@@ -42,27 +35,33 @@ def install_plugins(destination: str | os.PathLike, python: str | None = None,
             f"{dest} has no plugins/ folder; give the Fiji.app or ImageJ folder (the one "
             "holding plugins/) or the plugins folder itself"
         )
-    target = plugins / PLUGIN_SUBDIR
-    files = plugin_texts()
-    for name, data in files.items():
-        out = target / name
-        if out.exists() and not force and out.read_bytes() != data:
-            raise InputError(f"{out} exists and differs; use --force to replace it")
-    target.mkdir(exist_ok=True)
-    for name, data in files.items():
-        (target / name).write_bytes(data)
     py = Path(python or sys.executable)
     if not py.exists():
         raise InputError(f"Python interpreter {py} does not exist")
+    jar = Path(ij_jar) if ij_jar else find_ij_jar(dest)
+    if not jar.is_file():
+        raise InputError(f"ImageJ jar {jar} does not exist")
+    target = plugins / PLUGIN_SUBDIR
+    if (target / JAR_NAME).exists() and not force:
+        pass  # rebuilt below: the jar always matches this pcfij and this ImageJ
+    target.mkdir(exist_ok=True)
+    build_jar(target / JAR_NAME, jar)
+    for old in target.glob("*_*.ijm"):
+        head = old.read_text(encoding="utf-8", errors="replace")[:300]
+        if "pcfij drop-in command" in head:
+            old.unlink()
     (target / PYTHON_FILE).write_text(str(py) + "\n", encoding="utf-8")
     return target
 
 
 def run_install_plugins(values: dict, ns: argparse.Namespace) -> int:
-    target = install_plugins(ns.destination, values.get("python"), bool(values.get("force")))
-    names = sorted(p.name for p in target.glob("*_*.ijm"))
-    print(f"installed {len(names)} pcfij commands into {target} (Plugins > pcfij after "
-          f"restarting ImageJ/Fiji); Python: {(target / PYTHON_FILE).read_text().strip()}")
+    from pcfij.imagej.javabuild import JAR_NAME, command_titles
+
+    target = install_plugins(ns.destination, values.get("python"), bool(values.get("force")),
+                             values.get("ij_jar"))
+    print(f"installed {len(command_titles())} pcfij commands ({target / JAR_NAME}) into "
+          f"Plugins > pcfij (restart ImageJ/Fiji); Python: "
+          f"{(target / PYTHON_FILE).read_text().strip()}")
     return 0
 
 

@@ -1,7 +1,7 @@
 """Command declarations of pcfij.imagej (CLI only: no ImageJ menu entries).
 
-* ``pcfij install-plugins /path/to/Fiji.app``: copies the drop-in macro plugins into
-  ``Fiji.app/plugins/pcfij`` and records which Python they call.
+* ``pcfij install-plugins /path/to/Fiji.app``: compiles the command host
+  (``plugins/pcfij/pcfij_.jar``) and records which Python its worker runs.
 * ``Find Local Shifts`` (``pcfij local-shifts``): the shift command with local maps, as its own
   ImageJ menu command (the shift declaration has one command with a ``local`` flag).
 * ``pcfij imagej-run "pCF Analysis" --image data=in.tif --options "radius=4" -o DIR``: runs an
@@ -36,12 +36,14 @@ def _run_extra(parser: argparse.ArgumentParser) -> None:
 INSTALL_PLUGINS = Command(
     name="install-plugins",
     title="",
-    summary="Copy the pcfij ImageJ/Fiji menu commands (macro plugins) into a Fiji or ImageJ "
-    "folder and record which Python they call",
+    summary="Build the pcfij ImageJ/Fiji commands (a Java plugin compiled with javac) into a "
+    "Fiji or ImageJ folder and record which Python they run",
     params=(
         Param("python", "path", None, "Python interpreter the plugins call (default: this one)",
               optional=True),
-        Param("force", "bool", False, "replace existing pcfij plugin files"),
+        Param("force", "bool", False, "kept for compatibility: the host jar is always rebuilt"),
+        Param("ij_jar", "path", None, "ImageJ jar to compile against (default: the folder's "
+              "ij.jar or jars/ij-*.jar, else /usr/share/java/ij.jar)", optional=True),
     ),
     cli_runner="pcfij.cli.imagej:run_install_plugins",
     cli_extra=_install_extra,

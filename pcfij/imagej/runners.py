@@ -208,8 +208,8 @@ def _ccc_outputs(res, a: Image, b: Image, values: dict, title: str) -> Outputs:
                           cal.frame_interval)
     for key, name in (("original_image", "original CC"), ("subtracted_image", "subtracted CC"),
                       ("gaussian_modified_image", "Gaussian-modified CC"),
-                      ("contribution1", f"{_stem(a)} contribution"),
-                      ("contribution2", f"{_stem(b)} contribution")):
+                      ("contribution1", f"Contribution of {a.path}"),
+                      ("contribution2", f"Contribution of {b.path}")):
         arr = getattr(res, key)
         if arr is None:
             continue
@@ -245,7 +245,12 @@ def _ccc_common(values: dict, inputs: dict, ctx: Context, *, mode: str) -> Outpu
     ctx.progress(1.0)
     title = {"ccc": "Colocalization by Cross Correlation", "noconf": "CCC - No confidence",
              "xcorr": "Just Cross Correlation"}[mode]
-    out = _ccc_outputs(res, a, b, values, title)
+    try:  # the Fiji plugin's names, once pcfij.ccc.present provides them
+        from pcfij.ccc.present import ccc_outputs
+    except ImportError:
+        out = _ccc_outputs(res, a, b, values, title)
+    else:
+        out = ccc_outputs(res, title1=str(a.path), title2=str(b.path), values=values)
     _warnings_to_log(caught, out)
     if m is None:
         out.log.append(f"{title}: no mask; the whole image was analysed")

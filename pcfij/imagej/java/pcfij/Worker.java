@@ -1,0 +1,219 @@
+package pcfij;
+
+import java.io.BufferedReader;
+import java.io.BufferedWriter;
+import java.io.File;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.OutputStreamWriter;
+import java.io.Writer;
+import java.lang.reflect.Field;
+import java.lang.reflect.Method;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.MappedByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+
+/** The persistent Python worker of this ImageJ session: started on first use, reused,
+ *  restarted when it died. One JSON object per line on its stdin/stdout; pixels in files of
+ *  a private folder in /dev/shm that both sides memory-map. */
+final class Worker {
+	static final String PYTHON_FILE = "pcfij-python.txt";
+	private static Worker instance;
+	private static final Object EOF = new Object();
+	private static final long CHUNK = 1L << 28;  // bytes mapped at a time
+
+	final File dir;
+	private final Process process;
+	private final Writer in;
+	private final BlockingQueue<Object> replies = new LinkedBlockingQueue<Object>();
+	private volatile String lastError = "";
+	private long workerPid = -1;
+
+	/** The running worker, started if there is none or it died. */
+	static synchronized Worker get() throws HostException {
+		if (instance != null && !instance.process.isAlive()) {
+			instance.cleanup();
+			instance = null;
+		}
+		if (instance == null) instance = new Worker();
+		return instance;
+	}
+
+	static synchronized String pid() {
+		if (instance == null || !instance.process.isAlive()) return "";
+		return String.valueOf(instance.workerPid);
+	}
+
+	/** Stop the worker (it is started again by the next command). */
+	static synchronized void kill() {
+		if (instance != null) {
+			instance.process.destroyForcibly();
+			try { instance.process.waitFor(5, TimeUnit.SECONDS); } catch (InterruptedException e) { }
+			instance.cleanup();
+			instance = null;
+		}
+	}
+
+	private Worker() throws HostException {
+		File shm = new File("/dev/shm");
+		File base = shm.isDirectory() && shm.canWrite() ? shm : new File(System.getProperty("java.io.tmpdir"));
+		try {
+			dir = Files.createTempDirectory(base.toPath(), "pcfij-").toFile();
+		} catch (IOException e) {
+			throw new HostException("cannot create a shared-memory folder in " + base + ": " + e.getMessage());
+		}
+		String python = python();
+		List<String> cmd = new ArrayList<String>();
+		cmd.add(python);
+		cmd.add("-m");
+		cmd.add("pcfij.imagej.worker");
+		cmd.add(dir.getPath());
+		ProcessBuilder pb = new ProcessBuilder(cmd);
+		pb.environment().put("PYTHONUNBUFFERED", "1");
+		try {
+			process = pb.start();
+		} catch (IOException e) {
+			deleteDir();
+			throw new HostException("cannot start Python (" + python + "): " + e.getMessage()
+				+ "; run `pcfij install-plugins` again or set PCFIJ_PYTHON");
+		}
+		in = new BufferedWriter(new OutputStreamWriter(process.getOutputStream(), StandardCharsets.UTF_8));
+		final BufferedReader out = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));
+		final BufferedReader err = new BufferedReader(new InputStreamReader(process.getErrorStream(), StandardCharsets.UTF_8));
+		Thread reader = new Thread("pcfij-worker-out") {
+			public void run() {
+				try {
+					String line;
+					while ((line = out.readLine()) != null) {
+						try { replies.put(Json.parse(line)); }
+						catch (IllegalArgumentException e) { System.err.println("pcfij worker: " + line); }
+					}
+				} catch (Exception e) { }
+				replies.add(EOF);
+			}
+		};
+		Thread errors = new Thread("pcfij-worker-err") {
+			public void run() {
+				try {
+					String line;
+					while ((line = err.readLine()) != null) {
+						if (line.trim().length() > 0) lastError = line.trim();
+						System.err.println(line);
+					}
+				} catch (IOException e) { }
+			}
+		};
+		reader.setDaemon(true);
+		errors.setDaemon(true);
+		reader.start();
+		errors.start();
+		Runtime.getRuntime().addShutdownHook(new Thread("pcfij-worker-stop") {
+			public void run() { process.destroy(); deleteDir(); }
+		});
+		Map<String, Object> ready = next(120000);
+		if (ready == null || !"ready".equals(ready.get("event")))
+			throw new HostException("the Python worker did not start (" + python + "): " + lastError);
+		workerPid = ((Number) ready.get("pid")).longValue();
+	}
+
+	/** The Python to run: $PCFIJ_PYTHON, else the one `pcfij install-plugins` recorded next
+	 *  to this jar, else python3. */
+	static String python() {
+		String env = System.getenv("PCFIJ_PYTHON");
+		if (env != null && env.length() > 0) return env;
+		try {
+			File jar = new File(Worker.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+			File f = new File(jar.getParentFile(), PYTHON_FILE);
+			if (f.isFile()) {
+				String s = new String(Files.readAllBytes(f.toPath()), StandardCharsets.UTF_8).trim();
+				if (s.length() > 0) return s;
+			}
+		} catch (Exception e) { }
+		return "python3";
+	}
+
+	void send(Map<String, Object> request) throws HostException {
+		try {
+			in.write(Json.write(request));
+			in.write("\n");
+			in.flush();
+		} catch (IOException e) {
+			throw new HostException("the Python worker stopped (" + lastError + "); it is restarted by the next command");
+		}
+	}
+
+	/** The next message, or null after timeoutMs; a stopped worker is an error. */
+	@SuppressWarnings("unchecked")
+	Map<String, Object> next(long timeoutMs) throws HostException {
+		Object m;
+		try {
+			m = replies.poll(timeoutMs, TimeUnit.MILLISECONDS);
+		} catch (InterruptedException e) {
+			throw new HostException("interrupted");
+		}
+		if (m == EOF) {
+			int code = -1;
+			try { process.waitFor(2, TimeUnit.SECONDS); code = process.exitValue(); } catch (Exception e) { }
+			throw new HostException("the Python worker stopped (exit code " + code + (lastError.length() > 0 ? ": " + lastError : "")
+				+ "); it is restarted by the next command");
+		}
+		return (Map<String, Object>) m;
+	}
+
+	boolean alive() { return process.isAlive(); }
+
+	/** Delete the pixel files of finished calls. */
+	void clean() {
+		File[] files = dir.listFiles();
+		if (files != null) for (File f : files) f.delete();
+	}
+
+	private void cleanup() { deleteDir(); }
+
+	private void deleteDir() {
+		clean();
+		dir.delete();
+	}
+
+	// ------------------------------------------------------------------ pixels
+	static FileChannel create(File f, long bytes) throws IOException {
+		FileChannel ch = FileChannel.open(f.toPath(), StandardOpenOption.CREATE, StandardOpenOption.READ,
+			StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING);
+		ch.truncate(bytes);
+		return ch;
+	}
+
+	/** Map [offset, offset + bytes) of a channel, native byte order. */
+	static MappedByteBuffer map(FileChannel ch, FileChannel.MapMode mode, long offset, long bytes) throws IOException {
+		MappedByteBuffer b = ch.map(mode, offset, bytes);
+		b.order(ByteOrder.nativeOrder());
+		return b;
+	}
+
+	/** Whole planes per mapping: at most CHUNK bytes (at least one plane). */
+	static int planesPerChunk(long planeBytes, int nplanes) {
+		return (int) Math.max(1, Math.min(nplanes, CHUNK / Math.max(1, planeBytes)));
+	}
+
+	/** Unmap now (Java 9+), instead of whenever the garbage collector runs. */
+	static void unmap(ByteBuffer b) {
+		if (b == null || !b.isDirect()) return;
+		try {
+			Class<?> c = Class.forName("sun.misc.Unsafe");
+			Field f = c.getDeclaredField("theUnsafe");
+			f.setAccessible(true);
+			Method m = c.getMethod("invokeCleaner", ByteBuffer.class);
+			m.invoke(f.get(null), b);
+		} catch (Throwable t) { }
+	}
+}
