@@ -2,7 +2,8 @@
 
 Colours follow the Fiji plugin: original correlation = blue circles, subtracted = green
 circles, Gaussian fit = magenta filled circles; the x range is fitted to the Gaussian
-(0 .. mean + 5 sigma) like the plugin's plot (the CSV holds every distance).
+(0 .. mean + 5 sigma) like the plugin's plot (the CSV holds every distance). The plot itself
+is built by :func:`pcfij.ccc.present.ccc_outputs`; :func:`render_plot` draws it.
 """
 
 from __future__ import annotations
@@ -10,41 +11,46 @@ from __future__ import annotations
 import numpy as np
 from matplotlib.figure import Figure
 
+_MARKERS = {"circle": dict(marker="o", ls="none"), "filled": dict(marker="o", ls="none"),
+            "line": dict(ls="-")}
 
-def correlation_plot(result, frame: int | None = None, *, full_range: bool = False) -> Figure:
-    """The correlation plot of a result (for a series: the best frame, or ``frame``).
 
-    ``full_range`` shows every distance instead of the range around the fitted Gaussian.
-    """
-    cols = result.profile_table(frame)
-    d = np.asarray(cols[f"Distance ({result.unit})"])
+def render_plot(plot, *, xmax: float | None = None) -> Figure:
+    """Draw a :class:`pcfij.outputs.OutPlot` (circles open, "filled" circles filled) with the
+    x axis from 0 to ``xmax`` (default: every point)."""
     fig = Figure(figsize=(6.4, 4.4), dpi=100)
     ax = fig.add_subplot()
-    vals = result.frame_values(frame) if result.has_fit else {}
-    ok = bool(vals.get("fit_ok"))
-    xmax = d[-1]
-    if ok and not full_range:
-        xmax = max(vals["mean"] + 5 * vals["sigma"], 0.01)
-    sel = d <= xmax
-    styles = (
-        ("Original CC", dict(marker="o", mfc="none", mec="blue", ls="none")),
-        ("Subtracted CC", dict(marker="o", mfc="none", mec="green", ls="none")),
-        ("Gaussian fit", dict(marker="o", mfc="#ff00ff", mec="#ff00ff", ls="none")),
-    )
-    for name, style in styles:
-        if name in cols and not (name == "Gaussian fit" and not ok):
-            ax.plot(d[sel], np.asarray(cols[name])[sel], ms=3, label=name, rasterized=True,
-                    **style)
-    ax.set_xlim(0, xmax if xmax > 0 else 1)
-    ax.set_xlabel(f"Distance ({result.unit})")
-    ax.set_ylabel("Cross correlation")
-    title = "Correlation of images"
-    if result.is_series:
-        title += f" (frame {result._frame(frame)})"
-    ax.set_title(title)
+    top = xmax
+    if top is None:
+        top = max((float(np.max(x)) for _, x, _, _, _ in plot.series if len(x)), default=1.0)
+    for label, x, y, shape, color in plot.series:
+        sel = (x >= 0) & (x <= top)
+        style = dict(_MARKERS.get(shape, _MARKERS["circle"]))
+        if shape == "circle":
+            style.update(mfc="none", mec=color)
+        elif shape == "filled":
+            style.update(mfc=color, mec=color)
+        else:
+            style.update(color=color)
+        ax.plot(x[sel], y[sel], ms=3, label=label, rasterized=True, **style)
+    ax.set_xlim(0, top if top > 0 else 1)
+    ax.set_xlabel(plot.xlabel)
+    ax.set_ylabel(plot.ylabel)
+    ax.set_title(plot.title)
     ax.legend(loc="best", frameon=False)
     fig.tight_layout()
     return fig
+
+
+def correlation_plot(result, *, full_range: bool = False) -> Figure:
+    """The plugin's "Correlation of images" plot of a single-frame result (x from 0 to
+    mean + 5 sigma unless ``full_range``)."""
+    from pcfij.ccc.present import ccc_outputs, plot_range  # noqa: PLC0415
+
+    shown = ccc_outputs(result, title1="image 1", title2="image 2", values={})
+    if not shown.plots:
+        raise ValueError("the correlation plot exists for single frames only")
+    return render_plot(shown.plots[0], xmax=None if full_range else plot_range(result))
 
 
 def heatmap_figure(result, *, max_distance: float | None = None) -> Figure:

@@ -208,12 +208,3 @@ class CCCResult:
             lines.append("")
             lines.append(self.message)
         return "\n".join(lines) + "\n"
-
-    def save(self, folder, *, calibration=None, overwrite: bool = False,
-             image_names=("image1", "image2")):
-        """Write every output (tables, plot, images) into a new folder; see
-        :func:`pcfij.cli.ccc.write_outputs`."""
-        from pcfij.cli.ccc import write_outputs  # noqa: PLC0415 - file I/O lives outside the engine
-
-        return write_outputs(self, folder, calibration=calibration, overwrite=overwrite,
-                             image_names=image_names)

@@ -1,20 +1,22 @@
 """CLI runners of ``pcfij ccc``, ``pcfij ccc-noconf`` and ``pcfij xcorr``, and the writer of
-a CCC output folder (also used by :meth:`pcfij.ccc.CCCResult.save`).
+a CCC output folder.
 
-Output folder (written atomically through :func:`pcfij.io.outdir.staged_output_dir`):
+The folder holds what :func:`pcfij.ccc.present.ccc_outputs` shows, with the Fiji plugin's
+file names (written atomically through :func:`pcfij.io.outdir.staged_output_dir`):
 
-========================  ==================================================================
-``results.csv``           mean, StDev, confidence, R-squared, Gaussian height (best frame)
-``summary.txt``           the same in words, with warnings
-``profile.csv``           distance, original, subtracted, Gaussian fit (best frame)
-``correlation_plot.png``  the correlation plot
-``frames.csv``            time series: the Gaussian fit of every frame
-``heatmap.tif/.png``      time series: profiles over time (channels fit, subtracted, original)
-``heatmap_distance.csv``  time series: the distance of each heat-map row
-``profiles_*.csv``        time series: every frame's profile (one column per frame)
-``contribution_*.tif``    contribution images (``--contributions``)
-``*_correlation.tif``     correlation images (``--intermediates``; always for ``xcorr``)
-========================  ==================================================================
+=================================  ===========================================================
+``CC Results.csv``                 mean, StDev, confidence, R-squared, Gaussian height (series:
+                                   time of the best frame first); -1 values for a failed fit
+``Summary.txt``                    the same in words, with warnings
+``Correlation of images.csv``      single frames: distance, original, subtracted, Gaussian fit
+``Correlation of images.png``      single frames: the correlation plot
+``Gaussian fits over time.csv``    series: the fit of every frame
+``Correlation over time of A and   series: profiles over time (x = frame, y = distance,
+B.tif``                            channels: Gaussian fit, subtracted, original)
+``Contribution of A.tif`` ...      contribution images (``--contributions``)
+``Original CC result.tif`` ...     correlation images (``--intermediates``; always the
+                                   correlation image for ``xcorr``)
+=================================  ===========================================================
 """
 
 from __future__ import annotations
@@ -105,20 +107,29 @@ def _run(values: dict, ns, command: str) -> int:
     a, b, mask, time_axis, scale, unit, cal = _prepare(values, command)
     common = dict(scale=scale, time_axis=time_axis, unit=unit,
                   significant_digits=values.get("significant_digits"),
-                  device=values.get("device", "auto"))
+                  device=values.get("device", "auto"), frame_interval=cal.frame_interval)
     if command == "xcorr":
         result = cross_correlation_profile(a, b, mask, **common)
     else:
         result = ccc(a, b, mask, confidence=command == "ccc" and values.get("confidence", True),
                      contributions=bool(values.get("contributions")),
-                     intermediates=bool(values.get("intermediates")), **common)
-    names = (Path(values["image1"]).stem, Path(values["image2"]).stem)
+                     intermediates=bool(values.get("intermediates")),
+                     method=values.get("method", "plugin"), **common)
+    names = (Path(values["image1"]).name, Path(values["image2"]).name)
+    mask_name = Path(values["mask"]).name if values.get("mask") else None
     out = write_outputs(result, values["output"], calibration=cal,
-                        overwrite=bool(values.get("overwrite")), image_names=names)
-    for name, value in result.results_table(cal.frame_interval):
-        print(f"{name}: {value}")
-    if result.message:
-        print(result.message)
+                        overwrite=bool(values.get("overwrite")), image_names=names,
+                        mask_name=mask_name)
+    from pcfij.ccc.present import CC_RESULTS, ccc_outputs  # noqa: PLC0415
+
+    shown = ccc_outputs(result, title1=names[0], title2=names[1],
+                        values={"frame_interval": cal.frame_interval})
+    for table in shown.tables:
+        if table.title == CC_RESULTS:
+            for name, value in zip(table.labels, table.columns["Value"]):
+                print(f"{name}: {value}")
+    for line in shown.log:
+        print(line)
     print(f"outputs written to {out}")
     return 0
 
@@ -139,44 +150,47 @@ def run_xcorr(values: dict, ns=None) -> int:
 
 
 # ---------------------------------------------------------------------------- writing
-def _fmt(v, digits):
+#: file name of each table of :func:`pcfij.ccc.present.ccc_outputs` (the plugin's names)
+TABLE_FILES = {
+    "CC Results": "CC Results.csv",
+    "Table of correlations": "Correlation of images.csv",
+    "Correlation over time": "Gaussian fits over time.csv",
+}
+
+
+def _fmt(v) -> str:
     if v is None:
         return ""
     if isinstance(v, (str, bool, np.bool_)):
         return str(v)
     if isinstance(v, (int, np.integer)):
         return str(int(v))
-    v = float(v)
-    if digits:
-        return f"{v:.{int(digits)}g}"
-    return repr(v)
+    return repr(float(v))
 
 
-def _write_csv(path: Path, columns: dict, digits) -> None:
-    names = list(columns)
-    data = [np.asarray(columns[n]) if not isinstance(columns[n], list) else columns[n]
-            for n in names]
+def write_table(path: Path, table) -> None:
+    """One :class:`pcfij.outputs.OutTable` as CSV (row labels, when any, first, under an
+    empty header)."""
+    names = list(table.columns)
+    cols = [list(table.columns[n]) for n in names]
     with open(path, "w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
-        w.writerow(names)
-        for row in zip(*data):
-            w.writerow([_fmt(v, digits) for v in row])
+        labels = table.labels
+        w.writerow(([""] if labels is not None else []) + names)
+        for i, row in enumerate(zip(*cols)):
+            w.writerow(([labels[i]] if labels is not None else []) + [_fmt(v) for v in row])
 
 
-def _image_axes(arr: np.ndarray, series: bool) -> str:
-    spatial = "ZYX"[-(arr.ndim - (1 if series else 0)):]
-    return ("T" if series else "") + spatial
-
-
-def _to_tzyx(result, arr):
-    if result.is_series and result.time_axis:
-        return np.moveaxis(arr, result.time_axis, 0)
-    return arr
+def _safe(name: str) -> str:
+    bad = '/\\:*?"<>|\0'
+    return "".join("_" if c in bad else c for c in str(name)) or "image"
 
 
 def write_outputs(result, folder, *, calibration: Calibration | None = None,
-                  overwrite: bool = False, image_names=("image1", "image2")) -> Path:
-    """Write every output of a CCC result into ``folder`` (created atomically).
+                  overwrite: bool = False, image_names=("image1", "image2"),
+                  mask_name: str | None = None) -> Path:
+    """Write what :func:`pcfij.ccc.present.ccc_outputs` shows into ``folder`` (created
+    atomically), with the plugin's file names (module docstring).
 
     Parameters
     ----------
@@ -184,68 +198,32 @@ def write_outputs(result, folder, *, calibration: Calibration | None = None,
     folder : path
         The output folder; must not exist or be empty unless ``overwrite``.
     calibration : Calibration, optional
-        Pixel size, unit and frame interval for the TIFFs and tables (default: the result's
-        scale and unit).
+        Supplies the frame interval for the tables of a time series.
     image_names : (str, str)
-        Names used in the contribution image file names.
+        Names of image 1 and image 2 (in image titles and file names).
+    mask_name : str, optional
+        Name of the mask (Summary.txt).
     """
-    from pcfij.plot_ccc import correlation_plot, heatmap_figure  # noqa: PLC0415
+    from pcfij.ccc.present import ccc_outputs, ccc_summary, plot_range  # noqa: PLC0415
+    from pcfij.plot_ccc import render_plot  # noqa: PLC0415
 
-    if calibration is None:
-        calibration = Calibration()
-    cal = Calibration(
-        pixel_width=result.scale[0], pixel_height=result.scale[1],
-        voxel_depth=result.scale[2] if len(result.scale) > 2 else 1.0,
-        unit=result.unit if result.unit not in ("pixel", "unit") else calibration.unit,
-        frame_interval=calibration.frame_interval,
-    )
-    digits = result.significant_digits
-    finterval = calibration.frame_interval
+    values = {"frame_interval": calibration.frame_interval if calibration else 0.0}
+    shown = ccc_outputs(result, title1=image_names[0], title2=image_names[1], values=values)
     with staged_output_dir(folder, overwrite=overwrite) as out:
+        for table in shown.tables:
+            write_table(out / TABLE_FILES.get(table.title, f"{_safe(table.title)}.csv"), table)
         if result.has_fit:
-            _write_csv(out / "results.csv",
-                       {"Measure": [r[0] for r in result.results_table(finterval)],
-                        "Value": [r[1] for r in result.results_table(finterval)]}, digits)
-            (out / "summary.txt").write_text(result.summary(), encoding="utf-8")
-        _write_csv(out / "profile.csv", result.profile_table(), digits)
-        fig = correlation_plot(result)
-        fig.savefig(out / "correlation_plot.png")
-        if result.is_series:
-            if result.has_fit:
-                _write_csv(out / "frames.csv", result.frames_table(finterval), digits)
-            hm = result.heatmap
-            write_imagej_tiff(out / "heatmap.tif", hm, "CYX",
-                              labels=list(result.heatmap_channels))
-            _write_csv(out / "heatmap_distance.csv",
-                       {f"Distance ({result.unit})": result.distance}, digits)
-            heatmap_figure(result).savefig(out / "heatmap.png")
-            for name, prof in (("original", result.original), ("subtracted", result.subtracted),
-                               ("fit", result.fit)):
-                if prof is None:
-                    continue
-                cols = {f"Distance ({result.unit})": result.distance}
-                for t in range(prof.shape[0]):
-                    cols[f"Frame {t}"] = prof[t]
-                _write_csv(out / f"profiles_{name}.csv", cols, digits)
-        images = (
-            ("original_image", "original_correlation.tif"),
-            ("subtracted_image", "subtracted_correlation.tif"),
-            ("gaussian_modified_image", "gaussian_modified_correlation.tif"),
-            ("contribution1", f"contribution_{_safe(image_names[0])}.tif"),
-            ("contribution2", f"contribution_{_safe(image_names[1])}.tif"),
-        )
-        used = set()
-        for attr, fname in images:
-            arr = getattr(result, attr)
-            if arr is None:
-                continue
-            if fname in used:  # same names for both images
-                fname = fname.replace(".tif", "_2.tif")
-            used.add(fname)
-            arr = _to_tzyx(result, arr)
-            write_imagej_tiff(out / fname, arr, _image_axes(arr, result.is_series), cal)
+            text = ccc_summary(result, title1=image_names[0], title2=image_names[1],
+                               mask_title=mask_name, values=values)
+            (out / "Summary.txt").write_text(text, encoding="utf-8")
+        for plot in shown.plots:
+            render_plot(plot, xmax=plot_range(result)).savefig(out / f"{_safe(plot.title)}.png")
+        used: set = set()
+        for img in shown.images:
+            name = _safe(img.title)
+            while name in used:  # two images with the same name
+                name += "_2"
+            used.add(name)
+            write_imagej_tiff(out / f"{name}.tif", img.data, img.axes, img.calibration,
+                              labels=list(img.labels) if img.labels else None)
     return Path(os.path.abspath(folder))
-
-
-def _safe(name: str) -> str:
-    return "".join(c if c.isalnum() or c in "-_." else "_" for c in str(name)) or "image"

@@ -102,7 +102,7 @@ def correlated_pairs(
     n_pairs: int = 200,
     n_unpaired: tuple[int, int] = (0, 0),
     scale=None,
-    psf_sigma: float | None = None,
+    psf_sigma=None,
     amplitude: float = 100.0,
     background: float = 0.0,
     noise: float = 0.0,
@@ -126,8 +126,9 @@ def correlated_pairs(
         Extra unpaired spots in image 1 and image 2.
     scale : sequence of float, optional
         Pixel size ``x, y[, z]`` (default 1).
-    psf_sigma : float, optional
-        PSF standard deviation in calibrated units (default 1.5 x-pixels).
+    psf_sigma : float or sequence of float, optional
+        PSF standard deviation in calibrated units, one value or one per axis ``x, y[, z]``
+        (an anisotropic PSF, e.g. elongated in z); default 1.5 x-pixels.
     amplitude : float
         Peak height of a spot.
     background, noise : float
@@ -156,8 +157,15 @@ def correlated_pairs(
         raise InputError("cell_layout must be 'grid' or 'random'")
     spacing = np.array(sc[::-1])  # array order
     rng = np.random.default_rng(seed)
-    psf = 1.5 * sc[0] if psf_sigma is None else float(psf_sigma)
-    sigma_px = tuple(psf / s for s in spacing)
+    if psf_sigma is None:
+        psf = (1.5 * sc[0],) * ndim
+    elif np.ndim(psf_sigma) == 0:
+        psf = (float(psf_sigma),) * ndim
+    else:
+        psf = tuple(float(v) for v in psf_sigma)
+        if len(psf) != ndim or min(psf) <= 0:
+            raise InputError(f"psf_sigma must be one value or {ndim} positive values (x,y[,z])")
+    sigma_px = tuple(p / s for p, s in zip(psf[::-1], spacing))
     mask = None
     if cells:
         if cell_radius is None:
