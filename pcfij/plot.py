@@ -13,6 +13,7 @@ import os
 
 import numpy as np
 
+from pcfij.errors import InputError
 from pcfij.pcf.basics import bin_delays
 
 
@@ -80,7 +81,7 @@ def plot_pixel_curves(result, y: int, x: int, bins, coords, *, style: str = "lin
         ax.set_xlabel("delay (frames)")
         ax.set_ylabel("G")
     else:
-        raise ValueError(f"style must be 'lines', 'carpet' or 'polar'; got {style!r}")
+        raise InputError(f"style must be 'lines', 'carpet' or 'polar'; got {style!r}")
     ax.set_title(f"pCF curves at result pixel ({y}, {x})")
     return fig
 

@@ -6,6 +6,8 @@ import os
 
 import numpy as np
 
+from pcfij.errors import InputError
+
 
 def plot_shift_map(x_shifts, y_shifts, *, step: int | None = None, background=None,
                    scale: float | None = None, border: int | None = None, title: str = "",
@@ -39,7 +41,7 @@ def plot_shift_map(x_shifts, y_shifts, *, step: int | None = None, background=No
     xs = np.asarray(x_shifts, dtype=np.float64)
     ys = np.asarray(y_shifts, dtype=np.float64)
     if xs.shape != ys.shape or xs.ndim != 2:
-        raise ValueError(f"x and y shift maps must be 2D of the same shape; got {xs.shape} "
+        raise InputError(f"x and y shift maps must be 2D of the same shape; got {xs.shape} "
                          f"and {ys.shape}")
     h, w = xs.shape
     if border is None:
