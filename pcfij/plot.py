@@ -5,6 +5,9 @@
 * :func:`plot_pcf_image` -- the image of pCF values for one circle point and delay bin;
 * :func:`plot_max_delay_map` -- per direction, the delay at which the pCF peaks (fast flow:
   short delays; blocked: no peak).
+
+``result`` is what :func:`pcfij.pcf.ipcf` returns; with an :class:`~pcfij.pcf.IPCFResult` the
+delay ``bins`` and circle ``coords`` come from the result and may be left out.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import numpy as np
 
 from pcfij.errors import InputError
 from pcfij.pcf.basics import bin_delays
+from pcfij.pcf.result import IPCFResult
 
 
 def _pyplot():
@@ -27,19 +31,40 @@ def _pyplot():
     return plt
 
 
-def plot_pixel_curves(result, y: int, x: int, bins, coords, *, style: str = "lines", ax=None):
+def _bins(result, bins) -> np.ndarray:
+    """``bins``, or those of an IPCFResult."""
+    if bins is not None:
+        return np.asarray(bins)
+    if isinstance(result, IPCFResult):
+        return result.bins
+    raise InputError("pass the delay bins (pcfij.pcf.ipcf_bins) with a plain pCF array, or "
+                     "the IPCFResult that pcfij.pcf.ipcf returned")
+
+
+def _coords(result, coords) -> np.ndarray:
+    """``coords``, or the circle of an IPCFResult."""
+    if coords is not None:
+        return np.asarray(coords)
+    if isinstance(result, IPCFResult):
+        return result.circle
+    raise InputError("pass the circle offsets (pcfij.pcf.circle) with a plain pCF array, or "
+                     "the IPCFResult that pcfij.pcf.ipcf returned")
+
+
+def plot_pixel_curves(result, y: int, x: int, bins=None, coords=None, *, style: str = "lines",
+                      ax=None):
     """Plot the pCF curves of result pixel ``(y, x)`` for every circle point.
 
     Parameters
     ----------
-    result : ndarray, shape (H', W', npoints, nbins)
+    result : IPCFResult or ndarray, shape (H', W', npoints, nbins)
         Output of :func:`pcfij.pcf.ipcf`.
     y, x : int
         Result pixel (row, column) -- image pixel ``(y + radius, x + radius)``.
-    bins : ndarray, shape (nbins,)
-        Delay bins (:func:`pcfij.pcf.ipcf_bins`).
-    coords : ndarray, shape (npoints, 2)
-        Circle offsets (:func:`pcfij.pcf.circle`).
+    bins : ndarray, shape (nbins,), optional
+        Delay bins (:func:`pcfij.pcf.ipcf_bins`); default those of an IPCFResult.
+    coords : ndarray, shape (npoints, 2), optional
+        Circle offsets (:func:`pcfij.pcf.circle`); default those of an IPCFResult.
     style : {"lines", "carpet", "polar"}
 
     Returns
@@ -47,6 +72,7 @@ def plot_pixel_curves(result, y: int, x: int, bins, coords, *, style: str = "lin
     matplotlib.figure.Figure
     """
     plt = _pyplot()
+    bins, coords = _bins(result, bins), _coords(result, coords)
     curves = np.asarray(result[y, x], dtype=np.float64)
     delays = np.maximum(bin_delays(bins), 0.5)
     npoints = curves.shape[0]
@@ -102,7 +128,7 @@ def plot_pcf_image(result, point: int, bin_index: int, *, ax=None, title: str | 
     return fig
 
 
-def max_delay_map(result, bins, *, min_amplitude: float = 0.0) -> np.ndarray:
+def max_delay_map(result, bins=None, *, min_amplitude: float = 0.0) -> np.ndarray:
     """Return the delay (frames) of each curve's maximum, NaN where it does not exceed
     ``min_amplitude`` (no correlated flow).
 
@@ -110,8 +136,8 @@ def max_delay_map(result, bins, *, min_amplitude: float = 0.0) -> np.ndarray:
     -------
     ndarray, shape (H', W', npoints), float32
     """
+    delays = bin_delays(_bins(result, bins)).astype(np.float32)
     res = np.asarray(result)
-    delays = bin_delays(bins).astype(np.float32)
     filled = np.where(np.isfinite(res), res, -np.inf)
     k = filled[..., 1:].argmax(axis=-1) + 1  # bin 0 is the smoothed copy of bin 1
     peak = np.take_along_axis(filled, k[..., None], axis=-1)[..., 0]
@@ -121,7 +147,8 @@ def max_delay_map(result, bins, *, min_amplitude: float = 0.0) -> np.ndarray:
 
 
 def plot_max_delay_map(
-    result, bins, coords, *, min_amplitude: float | None = None, average_pixels: int = 5
+    result, bins=None, coords=None, *, min_amplitude: float | None = None,
+    average_pixels: int = 5,
 ):
     """Maps of the delay of the pCF maximum for up to 8 directions around the circle.
 
@@ -131,6 +158,7 @@ def plot_max_delay_map(
     from scipy import ndimage
 
     plt = _pyplot()
+    bins, coords = _bins(result, bins), _coords(result, coords)
     res = np.asarray(result, dtype=np.float32)
     if average_pixels > 1:
         res = ndimage.uniform_filter(res, size=(average_pixels, average_pixels, 1, 1),

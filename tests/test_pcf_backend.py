@@ -160,3 +160,30 @@ def test_ipcf_result_works_as_the_array(small):
     np.testing.assert_array_equal(np.concatenate([res, res]), np.concatenate([arr, arr]))
     with pytest.raises(AttributeError):
         res.no_such_thing  # noqa: B018
+
+
+def test_plots_take_bins_and_circle_from_the_result(small):
+    from pcfij import plot
+
+    res = ipcf(small, 2, 8, 10, device="cpu")
+    # a curve that peaks at bin k (k >= 1) has its maximum at that bin's mean delay
+    pcf = np.zeros((2, 3, 8, len(res.bins)), np.float32)
+    peak_bins = np.array([[1, 4, 6], [len(res.bins) - 1, 2, 3]])
+    for (y, x), k in np.ndenumerate(peak_bins):
+        pcf[y, x, :, k] = 1.0
+    known = IPCFResult(pcf=pcf, bins=res.bins, delays=res.delays, circle=res.circle,
+                       frames_used=res.frames_used, params=res.params)
+    edges = np.concatenate([[0], res.bins])
+    want = np.array([[np.arange(edges[k], edges[k + 1]).mean() for k in row]
+                     for row in peak_bins])
+    got = plot.max_delay_map(known, min_amplitude=0.5)
+    np.testing.assert_allclose(got, np.repeat(want[..., None], 8, axis=2))
+    np.testing.assert_array_equal(got, plot.max_delay_map(pcf, res.bins, min_amplitude=0.5))
+    for style in ("lines", "carpet", "polar"):
+        fig = plot.plot_pixel_curves(res, 1, 2, style=style)
+        assert fig.axes
+    assert plot.plot_max_delay_map(res).axes
+    with pytest.raises(InputError, match="delay bins"):
+        plot.plot_pixel_curves(res.pcf, 1, 2)
+    with pytest.raises(InputError, match="circle"):
+        plot.plot_pixel_curves(res.pcf, 1, 2, res.bins)
