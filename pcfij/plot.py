@@ -31,24 +31,22 @@ def _pyplot():
     return plt
 
 
-def _bins(result, bins) -> np.ndarray:
-    """``bins``, or those of an IPCFResult."""
-    if bins is not None:
-        return np.asarray(bins)
+def _given_or_from_result(result, value, attr: str, what: str) -> np.ndarray:
+    """``value``, or attribute ``attr`` of an IPCFResult ``result`` (``what`` names it)."""
+    if value is not None:
+        return np.asarray(value)
     if isinstance(result, IPCFResult):
-        return result.bins
-    raise InputError("pass the delay bins (pcfij.pcf.ipcf_bins) with a plain pCF array, or "
-                     "the IPCFResult that pcfij.pcf.ipcf returned")
+        return getattr(result, attr)
+    raise InputError(f"pass the {what} with a plain pCF array, or the IPCFResult that "
+                     "pcfij.pcf.ipcf returned")
+
+
+def _bins(result, bins) -> np.ndarray:
+    return _given_or_from_result(result, bins, "bins", "delay bins (pcfij.pcf.ipcf_bins)")
 
 
 def _coords(result, coords) -> np.ndarray:
-    """``coords``, or the circle of an IPCFResult."""
-    if coords is not None:
-        return np.asarray(coords)
-    if isinstance(result, IPCFResult):
-        return result.circle
-    raise InputError("pass the circle offsets (pcfij.pcf.circle) with a plain pCF array, or "
-                     "the IPCFResult that pcfij.pcf.ipcf returned")
+    return _given_or_from_result(result, coords, "circle", "circle offsets (pcfij.pcf.circle)")
 
 
 def plot_pixel_curves(result, y: int, x: int, bins=None, coords=None, *, style: str = "lines",
