@@ -20,16 +20,22 @@ from pcfij.simulate.pairs import correlated_pairs
 
 
 # ------------------------------------------------------------------ straightforward reference
-def ref_distance(shape, spacing):
-    """Calibrated distance of every correlation pixel from the zero shift (index n // 2)."""
-    idx = np.indices(shape)
-    parts = [((idx[i] - n // 2) * s) ** 2 for i, (n, s) in enumerate(zip(shape, spacing))]
-    return np.sqrt(sum(parts))
+def ref_distance(shape, spacing, centre="plugin"):
+    """Calibrated distance of every correlation pixel from the plugin's centre (n - 1) / 2
+    (or the zero shift n // 2), squares summed in x, y, z order."""
+    idx = np.indices(shape).astype(float)
+    c = [((n - 1) / 2 if centre == "plugin" else n // 2) for n in shape]
+    parts = [((idx[i] - c[i]) * s) ** 2 for i, s in enumerate(spacing)]
+    total = np.zeros(shape)
+    for p in parts[::-1]:
+        total = total + p
+    return np.sqrt(total)
 
 
-def ref_profile(image, spacing):
-    d = ref_distance(image.shape, spacing)
-    keys, inv = np.unique(np.round(d, 9), return_inverse=True)
+def ref_profile(image, spacing, centre="plugin"):
+    """Mean per exact distance (every distinct double is a point)."""
+    d = ref_distance(image.shape, spacing, centre)
+    keys, inv = np.unique(d, return_inverse=True)
     sums = np.bincount(inv.ravel(), weights=image.ravel().astype(np.float64))
     return keys, sums / np.bincount(inv.ravel())
 
@@ -136,20 +142,25 @@ def test_profile_3d_anisotropic_matches_reference():
     d, po = ref_profile(orig, scale[::-1])
     np.testing.assert_allclose(r.distance, d, atol=1e-8)
     np.testing.assert_allclose(r.original, po, rtol=1e-4)
-    # a 3 x 0.1 shift and a 1 x 0.3 shift share one distance
-    assert np.sum(np.isclose(r.distance, 0.3)) == 1
+    assert np.all(np.diff(r.distance) > 0)  # one point per distinct double
 
 
-def test_contribution_images_match_reference():
+def test_unbiased_contribution_images_are_zero_extended_from_the_zero_shift():
     s = correlated_pairs((18, 20), distance=3, n_pairs=6, psf_sigma=1.2, seed=5)
     mask = np.ones(s.image1.shape, bool)
     mask[:2] = False
-    r = ccc(s.image1, s.image2, mask, contributions=True, intermediates=True)
+    r = ccc(s.image1, s.image2, mask, contributions=True, intermediates=True, method="unbiased")
     assert r.fit_ok
     _, sub, a0, b0 = ref_correlations(s.image1, s.image2, mask, (1.0, 1.0))
-    d = ref_distance(sub.shape, (1.0, 1.0))
-    g = sub * np.exp(-((d - abs(r.mean)) ** 2) / (2 * r.sigma**2))
-    np.testing.assert_allclose(r.gaussian_modified_image, g, atol=1e-4 * np.abs(g).max())
+    g = r.gaussian_modified_image
+    # G = S x a weight that depends on the distance from the zero shift only, at most 1
+    d = ref_distance(sub.shape, (1.0, 1.0), centre="zero")
+    big = np.abs(sub) > 1e-3 * np.abs(sub).max()
+    w = np.where(big, g / np.where(big, sub, 1), np.nan)
+    for key in np.unique(d[big]):
+        ws = w[big & (d == key)]
+        np.testing.assert_allclose(ws, ws[0], rtol=1e-3, atol=1e-5)
+    assert np.nanmax(w) <= 1 + 1e-5
     c1 = a0 * shifted_sum(b0, g, -1)  # (b conv G)[y] = sum_s G[s] b[y - s]
     c2 = b0 * shifted_sum(a0, g, +1)  # (a corr G)[x] = sum_s a[x + s] G[s]
     np.testing.assert_allclose(r.contribution1, c1, atol=1e-4 * np.abs(c1).max())
@@ -415,10 +426,11 @@ def test_gpu_backend_logic_with_numpy(monkeypatch):
 def test_group_index_matches_distances():
     from pcfij.ccc.profile import RadialBinning
 
-    bins = RadialBinning((7, 10, 9), (0.3, 0.1, 0.1))
-    g = group_index(np, (7, 10, 9), bins.lut)
-    np.testing.assert_allclose(bins.distance[g], ref_distance((7, 10, 9), (0.3, 0.1, 0.1)),
-                               atol=1e-9)
+    for centre in ("plugin", "zero"):
+        bins = RadialBinning((7, 10, 9), (0.3, 0.1, 0.1), centre=centre)
+        g = group_index(np, bins.fold, bins.lut)
+        np.testing.assert_array_equal(
+            bins.distance[g], ref_distance((7, 10, 9), (0.3, 0.1, 0.1), centre))
 
 
 @pytest.mark.gpu

@@ -54,6 +54,9 @@ def test_declarations_registered():
         "significantdigits=4 showintermediates generatecontributionimages=true")
     assert v["mask"] == "m 1.tif" and v["no_mask"] is False and v["intermediates"] is True
     assert v["contributions"] is True and v["significant_digits"] == "4"
+    assert v.get("method", "plugin") == "plugin"
+    assert CCC.parse_macro_options("dataset1=a dataset2=b method=unbiased")["method"] == "unbiased"
+    assert CCC.validate(image1=np.zeros((4, 4)), image2=np.zeros((4, 4)))["method"] == "plugin"
 
 
 def test_ccc_cli_3d_with_calibration(files, tmp_path, capsys):
@@ -64,15 +67,24 @@ def test_ccc_cli_3d_with_calibration(files, tmp_path, capsys):
                "-o", str(out)])
     assert rc == 0
     names = {p.name for p in out.iterdir()}
-    assert {"results.csv", "summary.txt", "profile.csv", "correlation_plot.png",
-            "contribution_a.tif", "contribution_b.tif", "original_correlation.tif",
-            "subtracted_correlation.tif", "gaussian_modified_correlation.tif"} <= names
+    # the Fiji plugin's file names
+    assert names == {"CC Results.csv", "Summary.txt", "Correlation of images.csv",
+                     "Correlation of images.png", "Contribution of a.tif.tif",
+                     "Contribution of b.tif.tif", "Original CC result.tif",
+                     "Subtracted CC result.tif", "Gaussian-modified CC result.tif"}
     # same numbers as the Python API with the calibration from the TIFF
     r = ccc(s.image1, s.image2, s.mask, scale=(0.1, 0.1, 0.3))
-    rows = dict(read_csv(out / "results.csv")[1:])
+    table = read_csv(out / "CC Results.csv")
+    assert table[0] == ["", "Value"]
+    rows = dict(table[1:])
+    assert list(rows) == ["Mean (micron)", "StDev (micron)", "Confidence", "R-squared",
+                          "Gaussian Height"]
     assert float(rows["Mean (micron)"]) == pytest.approx(r.mean, rel=1e-3)
     assert float(rows["Confidence"]) == pytest.approx(r.confidence, rel=1e-3)
-    img = read_image(out / "contribution_a.tif")
+    corr = read_csv(out / "Correlation of images.csv")
+    assert corr[0] == ["Distance (micron)", "Original CC", "Subtracted CC", "Gaussian fit"]
+    assert len(corr) - 1 == r.distance.size
+    img = read_image(out / "Contribution of a.tif.tif")
     assert img.data.shape == s.image1.shape and img.data.dtype == np.float32
     assert img.calibration.voxel_depth == pytest.approx(0.3)
     assert img.calibration.pixel_width == pytest.approx(0.1)
@@ -84,16 +96,17 @@ def test_time_series_cli(files, tmp_path):
     out = tmp_path / "ts"
     assert main(["ccc-noconf", str(d / "ta.tif"), str(d / "tb.tif"), "--no-mask",
                  "-o", str(out)]) == 0
-    frames = read_csv(out / "frames.csv")
-    assert frames[0][:3] == ["Frame", "Time (s)", "Mean"]
-    assert len(frames) == 3 and "Confidence" not in frames[0]
-    hm = tifffile.imread(out / "heatmap.tif")
-    dist = read_csv(out / "heatmap_distance.csv")
-    assert hm.shape == (2, len(dist) - 1, 2)  # fit + subtracted channels, distances, frames
+    frames = read_csv(out / "Gaussian fits over time.csv")
+    assert frames[0] == ["", "Mean", "SD", "R-squared", "Gaussian height"]
+    assert [row[0] for row in frames[1:]] == ["0.0 sec", "2.0 sec"]  # frame interval 2 s
+    results = dict(read_csv(out / "CC Results.csv")[1:])
+    assert "Time of best CC (sec)" in results
+    hm = tifffile.imread(out / "Correlation over time of ta.tif and tb.tif.tif")
+    assert hm.shape[0] == 2 and hm.shape[2] == 2  # fit + subtracted channels, frames
     out2 = tmp_path / "xc"
     assert main(["xcorr", str(d / "ta.tif"), str(d / "tb.tif"), "--no-mask",
                  "-o", str(out2)]) == 0
-    assert tifffile.imread(out2 / "original_correlation.tif").shape == (2, 40, 40)
+    assert tifffile.imread(out2 / "Original CC result.tif").shape == (2, 40, 40)
 
 
 @pytest.mark.parametrize(
@@ -126,18 +139,50 @@ def test_failed_write_leaves_no_output(files, tmp_path, monkeypatch):
     import pcfij.plot_ccc
 
     def boom(*a, **k):
-        raise OSError("disk full")
+        import errno
 
-    monkeypatch.setattr(pcfij.plot_ccc, "correlation_plot", boom)
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(pcfij.plot_ccc, "render_plot", boom)
     out = tmp_path / "out"
     assert main(["ccc", str(d / "a.tif"), str(d / "b.tif"), "--no-mask", "-o", str(out)]) == 1
     assert not out.exists()
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out")]
 
 
-def test_result_save_from_python(tmp_path):
+def test_write_outputs_from_python(tmp_path):
+    from pcfij.cli.ccc import write_outputs
+
     s = correlated_pairs((40, 40), distance=5, n_pairs=15, seed=2)
     r = ccc(s.image1, s.image2, contributions=True)
-    r.save(tmp_path / "res", image_names=("red", "green"))
+    write_outputs(r, tmp_path / "res", image_names=("red", "green"))
     names = {p.name for p in (tmp_path / "res").iterdir()}
-    assert {"contribution_red.tif", "contribution_green.tif", "results.csv"} <= names
+    assert {"Contribution of red.tif", "Contribution of green.tif", "CC Results.csv"} <= names
+
+
+def test_unbiased_method_on_the_command_line(files, tmp_path, capsys):
+    d, _ = files
+    out = tmp_path / "u"
+    assert main(["ccc", str(d / "a.tif"), str(d / "b.tif"), "--mask", str(d / "m.tif"),
+                 "--method", "unbiased", "-o", str(out)]) == 0
+    rows = dict(read_csv(out / "CC Results.csv")[1:])
+    assert "Distance 95% CI low (micron)" in rows
+    lo, mid, hi = (float(rows[k]) for k in ("Distance 95% CI low (micron)", "Mean (micron)",
+                                            "Distance 95% CI high (micron)"))
+    assert lo < mid < hi
+    with pytest.raises(SystemExit):
+        main(["ccc", str(d / "a.tif"), str(d / "b.tif"), "--no-mask", "--method", "best",
+              "-o", str(tmp_path / "never")])
+    assert "invalid choice: 'best'" in capsys.readouterr().err
+    assert not (tmp_path / "never").exists()
+
+
+def test_engine_does_not_import_the_cli():
+    import subprocess
+    import sys
+
+    code = ("import sys, pcfij.ccc, pcfij.ccc.present; "
+            "print(any(m.startswith('pcfij.cli') for m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.strip()
+    assert out == "False"

@@ -211,7 +211,7 @@ def test_profile_centre_and_exact_keys(i):
 def test_fit_rules_match_reference_with_real_commons_math(plugin_runs):
     runs, ref = plugin_runs
     failures = 0
-    for (name, *_, sc, r), want in zip(runs, ref):
+    for (name, *_, r), want in zip(runs, ref):
         assert bool(r.fit_ok) == want["ok"], name
         if not want["ok"]:
             failures += 1
