@@ -49,7 +49,6 @@ from typing import Any
 import numpy as np
 
 from pcfij.blocks.plan import (
-    BAND_SHARE,
     Block,
     Plan,
     format_bytes,
@@ -364,7 +363,8 @@ def _run_bands(prep: Prepared, jobs: list[dict], on_done, stats: dict) -> None:
         start = y0 + 2 * r if prev == j - 1 else y0
         bands.append(_Band(j, row, (y0, y1), start))
         prev = j
-    gate = _MemoryGate(max(int(plan.band_bytes / BAND_SHARE), 1))
+    compute = plan.block_bytes - plan.band_bytes
+    gate = _MemoryGate(max(prep.budget - compute, plan.band_bytes, 1))
     errors: list[BaseException] = []
     reader = row_reader(series)
 
@@ -384,7 +384,7 @@ def _run_bands(prep: Prepared, jobs: list[dict], on_done, stats: dict) -> None:
                     b = min(t0, a + step)
                     if not gate.acquire((b - a) * per_frame):
                         return
-                    part = read_rows(_frames_view(series, a, b), slice(band.read_from, y1),
+                    part = read_rows(series.subframes(a, b), slice(band.read_from, y1),
                                      slice(0, w), reader=reader, out=buf[: b - a])
                     for blk, arr in zip(band.blocks, band.arrays):
                         arr[a:b, band.read_from - y0 :] = part[:, :, blk.x0 : blk.x1 + 2 * r]
@@ -430,14 +430,6 @@ def _run_bands(prep: Prepared, jobs: list[dict], on_done, stats: dict) -> None:
         thread.join()
 
 
-def _frames_view(series: Series, a: int, b: int) -> Series:
-    """The same series restricted to its frames ``a:b`` (for reading in frame chunks)."""
-    ft = series.frames
-    return Series(None, series.kind, series.path, series.full_shape, series.roi,
-                  slice(ft.start + a, ft.start + b), series.skipped, series.blockable,
-                  series.reader, series.info)
-
-
 # --------------------------------------------------------------------------- the three stages
 @dataclass
 class Prepared:
@@ -462,6 +454,7 @@ class Prepared:
     run_id: str = ""
     already: bool = False  # the output exists and is complete
     overwrite: bool = False
+    budget: int = 0  # bytes for blocks (bands) besides what the program uses
 
     def close(self) -> None:
         """Release the output lock and a client this run connected."""
@@ -610,6 +603,7 @@ def _plan_and_open(prep, store, series, p, nframes, bins, identity, fp, inp, ove
     else:
         baseline = anonymous_rss() + RESERVE
         budget = limit - baseline
+    prep.budget = budget
     if budget <= 0:
         raise InputError(
             f"memory limit {limit_text} is too small: this program already uses "

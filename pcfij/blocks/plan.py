@@ -256,11 +256,11 @@ def _baseline_hint() -> int:
     return 300 * 10**6
 
 
-#: share of the band budget one band may take; the rest lets the next band's reading start
-#: while the current band's blocks are computed (their memory is freed block by block)
-BAND_SHARE = 0.8
 #: preferred width of the blocks inside a band (result pixels)
 BAND_BLOCK_WIDTH = 256
+#: smallest ipCF tile tried for taller bands (smaller tiles only when nothing else fits:
+#: their halo makes the traces and FFTs several times the work)
+BAND_MIN_TILE = 16
 
 
 def band_bytes(rows: int, width: int, nblocks: int, radius: int, raw_frames: int,
@@ -277,9 +277,10 @@ def make_band_plan(shape: tuple[int, int, int], *, radius: int, frames: int, ite
 
     Blocks are grouped in bands of ``by`` result rows spanning the image width; the pipeline
     reads each band's rows once for all its blocks (halo rows kept from the band above)
-    and keeps one band plus the part of the next one being read within ``budget``. The
-    ipCF tile (and so ``by``, a multiple of it) is the largest that leaves room for bands;
-    taller bands mean fewer, larger reads per file.
+    and keeps one band plus the computation of one block within ``budget``; the next band
+    is read into the memory that is left and that finished blocks free. The ipCF tile (and
+    so ``by``, a multiple of it) is the largest that leaves room for bands; taller bands
+    mean fewer, larger reads per file (what a disk is fast at).
 
     Parameters
     ----------
@@ -304,21 +305,38 @@ def make_band_plan(shape: tuple[int, int, int], *, radius: int, frames: int, ite
         nbx = -(-out_w // bx)
         band = band_bytes(by + 2 * radius, w, nbx, radius, t0, itemsize)
         compute = block_bytes(by + 2 * radius, bx + 2 * radius, tile=tile, **kw)
-        return int(band / BAND_SHARE) + compute, band, compute
+        return band + compute, band, compute
 
     default_tile = choose_tile(frames, radius, budget)
     if block_shape is not None:
         by, bx = (max(1, min(int(b), n)) for b, n in zip(block_shape, (out_h, out_w)))
         cost, band, _ = layout(by, bx, default_tile)
         return Plan(out_h, out_w, by, bx, radius, cost, default_tile, 1, band)
+    # the tallest bands that fit (fewest reads per file), then the largest tile (least halo
+    # work), then the widest blocks
+    best = None
     tile = default_tile
-    while True:
-        bx = out_w if out_w <= max(BAND_BLOCK_WIDTH, tile) else \
-            max(tile, BAND_BLOCK_WIDTH // tile * tile)
-        by = min(tile, out_h)
-        if layout(by, bx, tile)[0] <= budget or tile <= MIN_SIDE:
+    while tile >= min(MIN_SIDE, default_tile):
+        for width in sorted({min(out_w, max(tile, k // tile * tile))
+                             for k in (64, 128, BAND_BLOCK_WIDTH, 512)}):
+            by = min(tile, out_h)
+            if layout(by, width, tile)[0] > budget:
+                continue
+            while by < out_h and layout(min(by + tile, out_h), width, tile)[0] <= budget:
+                by = min(by + tile, out_h)
+            key = (by, tile, width)
+            if best is None or key > best:
+                best = key
+        if tile <= MIN_SIDE or (best is not None and tile <= BAND_MIN_TILE):
             break
         tile //= 2
+    if best is None:  # the cheapest minimal layout, for the message
+        tile = min(default_tile, MIN_SIDE)
+        by = min(tile, out_h)
+        bx = min((min(out_w, max(tile, k // tile * tile)) for k in (64, 128, 256, 512, out_w)),
+                 key=lambda b: layout(by, b, tile)[0])
+    else:
+        by, tile, bx = best
     cost, band, _ = layout(by, bx, tile)
     if cost > budget:
         raise InputError(
@@ -328,8 +346,4 @@ def make_band_plan(shape: tuple[int, int, int], *, radius: int, frames: int, ite
             f"itself uses; give `memory_limit` of at least {format_bytes(cost + baseline)} "
             "(a few GB gives taller bands and fewer reads)"
         )
-    step = tile
-    while by < out_h and layout(min(by + step, out_h), bx, tile)[0] <= budget:
-        by = min(by + step, out_h)
-    cost, band, _ = layout(by, bx, tile)
     return Plan(out_h, out_w, by, bx, radius, cost, tile, 1, band)

@@ -54,12 +54,26 @@ def file_stamps(series) -> dict[str, list[int]]:
 
 
 def sample_hash(series, nframes: int = SAMPLE_FRAMES) -> str:
-    """SHA-256 (hex, 16 digits) of ``nframes`` evenly spaced frames of the series."""
-    t = series.shape[0]
+    """SHA-256 (hex, 16 digits) of ``nframes`` evenly spaced frames of the series.
+
+    Inputs stored as rows are read frame by frame (one ``pread`` each); chunked inputs
+    (HDF5, Zarr) hash a corner of up to 64 x 64 pixels of each sampled frame, so only one
+    chunk per frame is read.
+    """
+    from pcfij.io.rows import read_rows, row_reader
+
+    t, h_, w_ = series.shape
     idx = sorted({int(round(k)) for k in np.linspace(0, t - 1, min(nframes, t))})
+    rr = row_reader(series)
     h = hashlib.sha256()
     for k in idx:
-        frame = np.ascontiguousarray(series.data[k].compute(scheduler="sync"))
+        if rr is not None:
+            frame = read_rows(series.subframes(k, k + 1), slice(0, h_), slice(0, w_), reader=rr)
+        elif series.kind == "array":
+            frame = np.ascontiguousarray(series.data[k].compute(scheduler="sync"))
+        else:
+            frame = np.ascontiguousarray(
+                series.data[k, : min(64, h_), : min(64, w_)].compute(scheduler="sync"))
         h.update(str(k).encode())
         h.update(frame.tobytes())
     return h.hexdigest()[:16]

@@ -84,6 +84,14 @@ class Series:
     def dtype(self) -> np.dtype:
         return np.dtype(self.data.dtype)
 
+    def subframes(self, a: int, b: int) -> Series:
+        """The same series restricted to its frames ``a:b`` (for row readers; ``data`` is
+        sliced lazily)."""
+        ft = self.frames
+        return Series(self.data[a:b], self.kind, self.path, self.full_shape, self.roi,
+                      slice(ft.start + a, ft.start + b), self.skipped, self.blockable,
+                      self.reader, self.info)
+
 
 # --------------------------------------------------------------------------- parsing
 def _parse_range(text: str, size: int, what: str, example: str) -> slice:
