@@ -58,10 +58,13 @@ def baseline_ccc(a, b, mask, spacing, contributions=True):
     orig = scipy.signal.correlate(a0, b0, mode="same", method="fft") / volume
     sub = scipy.signal.correlate(np.where(m, a - a[m].mean(), 0.0), b0, mode="same",
                                  method="fft") / volume
+    # the plugin's profile: centre (n - 1) / 2, squares summed in x, y, z order, exact keys
     idx = np.indices(a.shape, dtype=np.float64)
-    d2 = sum(((idx[i] - n // 2) * s) ** 2 for i, (n, s) in enumerate(zip(a.shape, spacing)))
+    d2 = np.zeros(a.shape)
+    for i in reversed(range(a.ndim)):
+        d2 = d2 + ((idx[i] - (a.shape[i] - 1) / 2) * spacing[i]) ** 2
     del idx
-    keys, inv = np.unique(np.round(np.sqrt(d2), 9), return_inverse=True)
+    keys, inv = np.unique(np.sqrt(d2), return_inverse=True)
     counts = np.bincount(inv.ravel())
     po = np.bincount(inv.ravel(), weights=orig.ravel()) / counts
     ps = np.bincount(inv.ravel(), weights=sub.ravel()) / counts
@@ -70,9 +73,15 @@ def baseline_ccc(a, b, mask, spacing, contributions=True):
            "confidence": confidence(keys, ps, po, fit), "r_squared": r_squared(keys, ps, fit)}
     if contributions and fit.ok:
         g = sub * np.exp(-((np.sqrt(d2) - abs(fit.mean)) ** 2) / (2 * fit.sigma**2))
-        # (b conv G)[y] = sum_s G[s] b[y - s]; (a corr G)[x] = sum_s a[x + s] G[s]
-        c1 = a0 * scipy.signal.fftconvolve(b0, g, mode="same")
-        c2 = b0 * scipy.signal.correlate(a0, g, mode="same", method="fft")
+        # mirror-extended images (the plugin): (b conv G)[y] = sum_s G[s] b[y - s],
+        # (a corr G)[x] = sum_s a[x + s] G[s]
+        pad = [(n // 2, n // 2) for n in a.shape]
+        full = scipy.signal.fftconvolve(np.pad(b0, pad, mode="reflect"), g, mode="full")
+        c1 = a0 * full[tuple(slice(2 * (n // 2), 2 * (n // 2) + n) for n in a.shape)]
+        full = scipy.signal.correlate(np.pad(a0, pad, mode="reflect"), g, mode="full",
+                                      method="fft")
+        c2 = b0 * full[tuple(slice(n - 1, 2 * n - 1) for n in a.shape)]
+        del full
         out["c"] = float(c1.sum() + c2.sum())
     return out
 

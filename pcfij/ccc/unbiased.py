@@ -166,7 +166,7 @@ def fit_ring(bins: RadialBinning, values, *, start=None, pixel: float = 1.0) -> 
     # grid search with A, c solved linearly
     best = None
     for s in (0.6 * s0, 0.8 * s0, s0):
-        for d in np.linspace(0.0, m0 + 2 * s0, 41):
+        for d in np.linspace(0.0, m0 + 2 * s0, 25):
             f = cells.mean_model(d, s, s, nodes)
             design = np.stack([f * wg, wg], axis=1)
             coef, *_ = np.linalg.lstsq(design, yg * wg, rcond=None)
