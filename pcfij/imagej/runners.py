@@ -241,7 +241,9 @@ def _ccc_common(values: dict, inputs: dict, ctx: Context, *, mode: str) -> Outpu
         else:
             res = ccc(a.data, b.data, m, confidence=(mode == "ccc"),
                       contributions=values.get("contributions", False),
-                      intermediates=values.get("intermediates", False), **kw)
+                      intermediates=values.get("intermediates", False),
+                      method=values.get("method", "plugin"),
+                      frame_interval=a.calibration.frame_interval, **kw)
     ctx.progress(1.0)
     title = {"ccc": "Colocalization by Cross Correlation", "noconf": "CCC - No confidence",
              "xcorr": "Just Cross Correlation"}[mode]
