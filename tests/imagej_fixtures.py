@@ -4,6 +4,13 @@ JPype cannot restart Java, so the in-process ImageJ (with a display, under Xvfb)
 once per pytest process; headless ImageJ and ``java -jar ij.jar -batch`` runs happen in
 subprocesses (with timeouts). Tests skip, naming what to install, when Java, ImageJ or
 Xvfb are missing (scripts/setup.sh installs them).
+
+The command host (``pcfij install-plugins``) is driven the way users start ImageJ:
+:func:`run_ij_batch` (``xvfb-run java -jar ij.jar -batch``) and :func:`run_ij_gui` (ImageJ
+with its GUI under Xvfb running macro files; a small Java driver, ``tests/PcfijDriver.java``,
+dismisses and prints modal dialogs, can press Esc, click a command's menu item and fill its
+dialog, and prints the Log window and the Recorder). Both check that no ``pcfij-*`` file
+or folder is left in ``/dev/shm`` or the temp folder afterwards.
 """
 
 from __future__ import annotations
@@ -14,6 +21,7 @@ import select
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -133,6 +141,23 @@ def run_python(code: str, *, env_extra: dict | None = None, display: bool = Fals
                           cwd=str(REPO))
 
 
+TEMP_DIRS = ("/dev/shm", tempfile.gettempdir())
+
+
+def _pcfij_temp() -> set[str]:
+    out = set()
+    for d in TEMP_DIRS:
+        if os.path.isdir(d):
+            out |= {os.path.join(d, n) for n in os.listdir(d)
+                    if n.startswith("pcfij-") and not n.startswith("pcfij-javac-")}
+    return out
+
+
+def _no_leftovers(before: set[str], proc) -> None:
+    left = _pcfij_temp() - before
+    assert not left, f"temporary files left behind: {sorted(left)}\n{proc.stdout}{proc.stderr}"
+
+
 def run_ij_batch(macro: str | os.PathLike, arg: str, plugins_dir: str | os.PathLike, *,
                  env_extra: dict | None = None, timeout: int = SUBPROCESS_TIMEOUT):
     """``xvfb-run -a java -Dplugins.dir=DIR -jar ij.jar -batch MACRO ARG``."""
@@ -140,5 +165,76 @@ def run_ij_batch(macro: str | os.PathLike, arg: str, plugins_dir: str | os.PathL
     env.update(env_extra or {})
     cmd = ["xvfb-run", "-a", "java", f"-Dplugins.dir={plugins_dir}", "-jar", IJ_JAR,
            "-batch", str(macro), arg]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env,
+    before = _pcfij_temp()
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env,
                           cwd=str(REPO))
+    _no_leftovers(before, proc)
+    return proc
+
+
+def install_host(folder: str | os.PathLike) -> Path:
+    """``pcfij install-plugins FOLDER`` in a fresh process, as a user runs it; FOLDER is
+    returned (``-Dplugins.dir`` for ImageJ). ``$PCFIJ_TEST_PLUGINS`` (a folder with
+    ``plugins/``) replaces the install, to run these tests against other plugins."""
+    other = os.environ.get("PCFIJ_TEST_PLUGINS")
+    if other:
+        return Path(other)
+    root = Path(folder)
+    (root / "plugins").mkdir(parents=True, exist_ok=True)
+    proc = subprocess.run([PYTHON, "-m", "pcfij", "install-plugins", str(root)],
+                          capture_output=True, text=True, timeout=SUBPROCESS_TIMEOUT,
+                          cwd=str(REPO))
+    assert proc.returncode == 0, proc.stderr
+    return root
+
+
+_driver_dir: list[Path] = []
+
+
+def gui_driver() -> Path:
+    """Compile ``tests/PcfijDriver.java`` once per test session; return the class folder."""
+    if _driver_dir:
+        return _driver_dir[0]
+    javac = shutil.which("javac")
+    if javac is None:
+        pytest.skip("javac missing (apt-get install default-jdk-headless)")
+    out = Path(tempfile.mkdtemp(prefix="ijdriver-"))
+    subprocess.run([javac, "-nowarn", "-cp", IJ_JAR, "-d", str(out),
+                    str(REPO / "tests" / "PcfijDriver.java")], check=True, capture_output=True)
+    _driver_dir.append(out)
+    return out
+
+
+def run_ij_gui(macros, plugins_dir: str | os.PathLike, *, arg: str = "", esc_ms: int = -1,
+               record: bool = False, click: str | None = None, fill: str = "",
+               save: str | os.PathLike | None = None, env_extra: dict | None = None,
+               timeout: int = SUBPROCESS_TIMEOUT) -> subprocess.CompletedProcess:
+    """ImageJ with its GUI (under Xvfb) runs the macro files one after the other.
+
+    ``esc_ms``: press Esc that many ms after the start; ``record``: Recorder on;
+    ``click``: then choose this menu command (its dialog filled with ``fill``: ``n0=2;c1=cpu``
+    = numeric field 0, choice 1, ``s``tring, ``b``ox) and save the Results table to
+    ``save``. Output lines: ``DIALOG title | text``, ``MACRO-RETURNED ms``, ``ESC ms``,
+    ``RESULTS-SIZE n``, the Log between ``LOG-BEGIN``/``LOG-END``, the Recorder between
+    ``RECORDED-BEGIN``/``RECORDED-END``.
+    """
+    env = dict(os.environ)
+    env.update(env_extra or {})
+    cmd = ["xvfb-run", "-a", "java", f"-Dplugins.dir={plugins_dir}"]
+    if click:
+        cmd += [f"-Dpcfij.click={click}", f"-Dpcfij.fill={fill}"]
+    if save:
+        cmd += [f"-Dpcfij.save={save}"]
+    cmd += ["-cp", f"{IJ_JAR}:{gui_driver()}", "PcfijDriver",
+            ",".join(str(m) for m in macros), arg, str(esc_ms)] + (["record"] if record else [])
+    before = _pcfij_temp()
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env,
+                          cwd=str(REPO))
+    _no_leftovers(before, proc)
+    return proc
+
+
+def section(text: str, begin: str, end: str) -> str:
+    """The lines between two marker lines of a driver's output."""
+    a = text.index(begin + "\n") + len(begin) + 1
+    return text[a : text.index(end, a)].strip("\n")

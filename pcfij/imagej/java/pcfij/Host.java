@@ -15,6 +15,7 @@ import ij.measure.Calibration;
 import ij.measure.ResultsTable;
 import ij.plugin.PlugIn;
 import ij.process.LUT;
+import ij.text.TextWindow;
 
 import java.awt.Color;
 import java.awt.GraphicsEnvironment;
@@ -353,6 +354,14 @@ public class Host implements PlugIn {
 			}
 		}
 		rt.show(title);
+		if ("Results".equals(title) && IJ.getInstance() == null && !GraphicsEnvironment.isHeadless()
+				&& WindowManager.getFrame("Results") == null) {
+			// -batch: without a "Results" window, macros' Table.*(..., "Results") and
+			// saveAs("Results") would pick another table window; give it one
+			TextWindow tw = new TextWindow("Results", rt.getColumnHeadings(), "", 400, 300);
+			tw.getTextPanel().setResultsTable(rt);
+			tw.getTextPanel().updateDisplay();
+		}
 	}
 
 	@SuppressWarnings("unchecked")
@@ -379,6 +388,9 @@ public class Host implements PlugIn {
 	static Color color(String name, Color dflt) {
 		if (name == null) return dflt;
 		String n = name.trim().toLowerCase();
+		if (n.startsWith("#")) {
+			try { return Color.decode(n); } catch (NumberFormatException e) { return dflt; }
+		}
 		if (n.equals("grays") || n.equals("gray")) return Color.WHITE;
 		try {
 			return (Color) Color.class.getField(n.toUpperCase()).get(null);

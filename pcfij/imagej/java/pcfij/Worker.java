@@ -67,8 +67,10 @@ final class Worker {
 	private Worker() throws HostException {
 		File shm = new File("/dev/shm");
 		File base = shm.isDirectory() && shm.canWrite() ? shm : new File(System.getProperty("java.io.tmpdir"));
+		String me = java.lang.management.ManagementFactory.getRuntimeMXBean().getName().split("@")[0];
+		removeStale(base);
 		try {
-			dir = Files.createTempDirectory(base.toPath(), "pcfij-").toFile();
+			dir = Files.createTempDirectory(base.toPath(), "pcfij-" + me + "-").toFile();
 		} catch (IOException e) {
 			throw new HostException("cannot create a shared-memory folder in " + base + ": " + e.getMessage());
 		}
@@ -124,6 +126,21 @@ final class Worker {
 		if (ready == null || !"ready".equals(ready.get("event")))
 			throw new HostException("the Python worker did not start (" + python + "): " + lastError);
 		workerPid = ((Number) ready.get("pid")).longValue();
+	}
+
+	/** Folders left by ImageJ sessions that were killed (their process is gone). */
+	private static void removeStale(File base) {
+		if (!new File("/proc/self").exists()) return;
+		File[] dirs = base.listFiles();
+		if (dirs == null) return;
+		for (File d : dirs) {
+			String[] parts = d.getName().split("-");
+			if (!d.isDirectory() || parts.length < 3 || !parts[0].equals("pcfij") || !parts[1].matches("[0-9]+")) continue;
+			if (new File("/proc/" + parts[1]).exists()) continue;
+			File[] files = d.listFiles();
+			if (files != null) for (File f : files) f.delete();
+			d.delete();
+		}
 	}
 
 	/** The Python to run: $PCFIJ_PYTHON, else the one `pcfij install-plugins` recorded next
