@@ -718,9 +718,9 @@ def execute(prep: Prepared, *, progress: bool = True) -> dict:
                 _run_threads(jobs, on_done, 2 if len(jobs) > 1 else 1)
     except OSError as exc:
         raise write_error(exc, store.work) from exc
-    except InputError:
-        if prep.fresh and not stats["computed"]:
-            store.discard()  # refused before anything was finished: leave nothing
+    except InputError as exc:
+        if prep.fresh and not getattr(exc, "resumable", False):
+            store.discard()  # bad input (e.g. NaN) refused: this run leaves nothing
         raise
     finally:
         if bar is not None:

@@ -268,7 +268,16 @@ def mark_done(done_dir: Path, index: int, info: dict) -> None:
 
 
 def write_error(exc: OSError, where: Path) -> InputError:
-    """Turn an OSError while writing into a clear, actionable message."""
+    """Turn an OSError while writing into a clear, actionable message.
+
+    The error has ``resumable = True``: the finished blocks stay for the rerun.
+    """
+    err = _write_error(exc, where)
+    err.resumable = True
+    return err
+
+
+def _write_error(exc: OSError, where: Path) -> InputError:
     if exc.errno in (errno.ENOSPC, errno.EDQUOT):
         return InputError(
             f"disk full while writing the result in {where} ({exc.strerror or exc}); free some "
