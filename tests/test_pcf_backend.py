@@ -160,6 +160,8 @@ def test_ipcf_result_works_as_the_array(small):
     np.testing.assert_array_equal(np.concatenate([res, res]), np.concatenate([arr, arr]))
     with pytest.raises(AttributeError):
         res.no_such_thing  # noqa: B018
+    res[0, 0] = np.nan  # writes go to the array, as they did when ipcf returned it
+    assert np.isnan(arr[0, 0]).all() and not np.isnan(arr[1, 1]).any()
 
 
 def test_plots_take_bins_and_circle_from_the_result(small):

@@ -63,6 +63,9 @@ class IPCFResult(np.lib.mixins.NDArrayOperatorsMixin):
     def __getitem__(self, index) -> np.ndarray:
         return self.pcf[index]
 
+    def __setitem__(self, index, value) -> None:
+        self.pcf[index] = value
+
     def __len__(self) -> int:
         return len(self.pcf)
 
