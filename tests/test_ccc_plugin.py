@@ -358,3 +358,38 @@ def test_just_cross_correlation_uses_the_plugin_profile():
     keys, po = plugin_profile(orig, sc)
     np.testing.assert_array_equal(r.distance, keys)
     np.testing.assert_allclose(r.original, po, rtol=1e-4)
+
+
+def test_time_series_tables_with_a_failed_frame():
+    good = correlated_pairs((40, 42), distance=4, n_pairs=20, noise=0.3, seed=3)
+    rng = np.random.default_rng(1)
+    noise_a = rng.normal(size=(32, 34)).astype(np.float32)
+    noise_b = rng.normal(size=(32, 34)).astype(np.float32)
+    a = np.stack([np.pad(noise_a, ((4, 4), (4, 4))), good.image1])
+    b = np.stack([np.pad(noise_b, ((4, 4), (4, 4))), good.image2])
+    r = ccc(a, b, time_axis=0, frame_interval=0.5, time_unit="sec")
+    single = [ccc(a[t], b[t]) for t in range(2)]
+    assert [bool(v) for v in r.fit_ok] == [s.fit_ok for s in single] == [False, True]
+    shown = ccc_outputs(r, title1="A", title2="B", values={})
+    over = next(t for t in shown.tables if t.title == "Correlation over time")
+    assert list(over.labels) == ["0.0 sec", "0.5 sec"]
+    for t, s in enumerate(single):
+        if s.fit_ok:
+            assert over.columns["Mean"][t] == pytest.approx(s.mean, rel=1e-9)
+        else:
+            assert over.columns["Confidence"][t] == -1 and over.columns["R-squared"][t] == -1
+            assert over.columns["Mean"][t] == r.distance[-1]
+    res = next(t for t in shown.tables if t.title == "CC Results")
+    best = int(np.argmax([s.confidence if s.fit_ok else -1 for s in single]))
+    assert res.labels[0] == "Time of best CC (sec)" and res.columns["Value"][0] == 0.5 * best
+    heat = next(i for i in shown.images if i.title == "Correlation over time of A and B")
+    assert heat.data.shape == (3, r.distance.size, 2)
+
+
+def test_significant_digits_round_half_up_like_bigdecimal():
+    from pcfij.ccc.present import round_digits
+
+    assert round_digits(0.125, 2) == 0.13  # BigDecimal(0.125) is exact: HALF_UP gives 0.13
+    assert round_digits(2.675, 3) == 2.67  # the double is 2.67499999...: rounds down
+    assert round_digits(-1.0, 3) == -1.0 and round_digits(123456.0, 2) == 120000.0
+    assert round_digits(0.3333333, None) == 0.3333333
