@@ -93,8 +93,7 @@ def _tzyx(result, arr):
 
 def _calibration(result, values: dict) -> Calibration:
     sc = result.scale
-    return Calibration(sc[0], sc[1], sc[2] if len(sc) > 2 else 1.0,
-                       result.unit if result.unit not in ("unit",) else "pixel",
+    return Calibration(sc[0], sc[1], sc[2] if len(sc) > 2 else 1.0, result.unit,
                        float(values.get("frame_interval") or result.frame_interval or 0.0))
 
 
