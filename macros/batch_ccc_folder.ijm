@@ -3,7 +3,8 @@
 // Pairs are NAME_ch1.tif + NAME_ch2.tif, with an optional NAME_mask.tif (non-zero = where
 // the signal could be); without a mask the whole image is analysed.
 // Needs the pcfij commands (Plugins > pcfij: `pcfij install-plugins /path/to/Fiji.app`,
-// or ImageJ started from Python with pcfij.imagej.start_imagej()).
+// or ImageJ started from Python with pcfij.imagej.start_imagej()). A pair that fails
+// (e.g. different sizes) stops the macro with its error: no row is written for it.
 //
 // Interactive: asks for the folder and the CSV file. Headless / batch:
 //   xvfb-run -a java -jar ij.jar -batch batch_ccc_folder.ijm "/data/pairs|/data/ccc.csv"
@@ -34,25 +35,15 @@ for (i = 0; i < files.length; i++) {
 		opts = opts + " maskdataset=[" + m + "]";
 	} else opts = opts + " maskabsent";
 	run("Colocalization by Cross Correlation", opts);
-	headings = split(String.getResultsHeadings, "\t");
+	// one row per pair: the "CC Results" table (row labels = measure names, column Value)
+	n = Table.size("CC Results");
 	if (header == "") {
 		header = "Pair";
-		for (h = 0; h < headings.length; h++) if (headings[h] != " ") header = header + "," + headings[h];
+		for (r = 0; r < n; r++) header = header + "," + Table.getString("Label", r, "CC Results");
 	}
-	for (r = 0; r < nResults; r++) {
-		line = name;
-		for (h = 0; h < headings.length; h++) {
-			if (headings[h] == " ") continue;
-			if (headings[h] == "Label") v = getResultLabel(r);
-			else {
-				x = getResult(headings[h], r);
-				if (isNaN(x)) v = getResultString(headings[h], r);
-				else v = d2s(x, -12);  // full precision (scientific notation)
-			}
-			line = line + "," + v;
-		}
-		text = text + line + "\n";
-	}
+	line = name;
+	for (r = 0; r < n; r++) line = line + "," + d2s(Table.get("Value", r, "CC Results"), -12);
+	text = text + line + "\n";
 	npairs++;
 	close("*");
 }

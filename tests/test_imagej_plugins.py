@@ -1,32 +1,34 @@
-"""The drop-in plugins/ and the example macros/, end to end in a real ImageJ 1.x:
+"""``pcfij install-plugins``, the example macros/ and the macros of README.md and
+docs/imagej.md, end to end in a real ImageJ 1.x:
 ``xvfb-run -a java -Dplugins.dir=DIR -jar ij.jar -batch MACRO ARG`` (subprocesses with
 timeouts), outputs checked against the engines."""
 
 from __future__ import annotations
 
 import csv
+import re
+import zipfile
 
 import numpy as np
 import pytest
 
 from pcfij.io.tiff import Calibration, read_image, write_imagej_tiff
-from tests.imagej_fixtures import REPO, missing_requirements, run_ij_batch
+from tests.imagej_fixtures import REPO, install_host, missing_requirements, run_ij_batch
 
 pytestmark = pytest.mark.imagej
 
 
 @pytest.fixture(scope="module")
 def fiji(tmp_path_factory):
-    """A fake Fiji.app folder with the plugins installed by `pcfij install-plugins`."""
+    """A fresh Fiji.app folder after `pcfij install-plugins` (run as a user runs it)."""
     why = missing_requirements(display=True)
     if why:
         pytest.skip(why)
-    from pcfij.cli import main
-
     root = tmp_path_factory.mktemp("Fiji.app")
-    (root / "plugins").mkdir()
-    assert main(["install-plugins", str(root)]) == 0
-    return root
+    (root / "plugins" / "pcfij").mkdir(parents=True)
+    old = root / "plugins" / "pcfij" / "pCF_Analysis.ijm"  # a drop-in of older versions
+    old.write_text("// pCF Analysis -- pcfij drop-in command (Plugins > pcfij).\n")
+    return install_host(root)
 
 
 def _rows(path):
@@ -34,21 +36,30 @@ def _rows(path):
         return list(csv.DictReader(fh))
 
 
-def test_plugins_up_to_date():
-    from pcfij.imagej.plugingen import plugin_files
-
-    on_disk = {p.name: p.read_text() for p in (REPO / "plugins" / "pcfij").glob("*.ijm")}
-    assert plugin_files() == on_disk, "run `python -m pcfij.imagej.plugingen`"
-
-
 def test_install_plugins(fiji):
     import sys
 
+    from pcfij.registry import imagej_commands
+
     folder = fiji / "plugins" / "pcfij"
     assert (folder / "pcfij-python.txt").read_text().strip() == sys.executable
-    names = {p.name for p in folder.glob("*.ijm")}
-    assert {"pCF_Analysis.ijm", "Colocalization_by_Cross_Correlation.ijm",
-            "CCC_-_No_confidence.ijm", "Correct_Drift.ijm"} <= names
+    assert not (folder / "pCF_Analysis.ijm").exists()  # would shadow the command
+    with zipfile.ZipFile(folder / "pcfij_.jar") as zf:
+        config = zf.read("plugins.config").decode()
+        assert "pcfij/Host.class" in zf.namelist()
+    titles = re.findall(r'^Plugins>pcfij, "([^"]+)", pcfij\.Host\("([^"]+)"\)$', config, re.M)
+    assert {t for t, _ in titles} == set(imagej_commands())
+    assert all(t == arg for t, arg in titles)
+
+
+def test_install_plugins_errors(tmp_path):
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-m", "pcfij", "install-plugins",
+                           str(tmp_path / "missing")], capture_output=True, text=True)
+    assert proc.returncode != 0 and len(proc.stderr.strip().splitlines()) == 1
+    assert "is not a folder" in proc.stderr and "Traceback" not in proc.stderr
 
 
 def test_pcf_plugin_batch(fiji, tmp_path):
@@ -73,7 +84,8 @@ def test_pcf_plugin_batch(fiji, tmp_path):
     ref = ipcf(data, 2, 4, 5, smooth=True, device="cpu")
     np.testing.assert_allclose(out.data, ref.transpose(3, 2, 0, 1), rtol=1e-6, equal_nan=True)
     assert out.calibration.pixel_width == pytest.approx(0.2)
-    assert "pCF Analysis: no image is open" in proc.stdout
+    assert "pCF Analysis: error: no image is open" in proc.stderr
+    assert "AFTER" not in proc.stdout and proc.returncode == 1
 
 
 def test_batch_ccc_macro(fiji, tmp_path):
@@ -102,8 +114,9 @@ def test_batch_ccc_macro(fiji, tmp_path):
     assert {"Mean (pixel)", "StDev (pixel)", "Confidence", "R-squared"} <= set(rows[0])
     ra = ccc(*pairs["cellA"], None, device="cpu")
     rb = ccc(*pairs["cellB"], mask, device="cpu")
-    assert float(rows[0]["Mean (pixel)"]) == pytest.approx(ra.mean, rel=1e-5)
-    assert float(rows[1]["Mean (pixel)"]) == pytest.approx(rb.mean, rel=1e-5)
+    assert float(rows[0]["Mean (pixel)"]) == pytest.approx(ra.mean, rel=1e-5, abs=1e-9)
+    assert float(rows[1]["Mean (pixel)"]) == pytest.approx(rb.mean, rel=1e-5, abs=1e-9)
+    assert float(rows[1]["StDev (pixel)"]) == pytest.approx(rb.sigma, rel=1e-5)
     assert float(rows[1]["Confidence"]) == pytest.approx(rb.confidence, rel=1e-5)
 
 
@@ -146,4 +159,62 @@ def test_drift_then_ccc_macro(fiji, tmp_path):
     assert float(drift[3]["dy"]) == pytest.approx(1.8, abs=0.2)
     assert float(drift[3]["dx"]) == pytest.approx(-1.2, abs=0.2)
     frames = _rows(out / "ccc_frames.csv")
-    assert len(frames) == 4 and "Mean" in frames[0]
+    assert len(frames) == 4 and any(k.startswith("Mean") for k in frames[0])
+
+
+def _macro_blocks(path, section: str | None = None) -> list[str]:
+    text = (REPO / path).read_text(encoding="utf-8")
+    if section:
+        a = text.index(section)
+        text = text[a : text.find("\n## ", a + len(section))]
+    blocks = re.findall(r"```javascript\n(.*?)```", text, re.S)
+    return [textwrap_dedent(b) for b in blocks if "getArgument()" in b]
+
+
+def textwrap_dedent(text: str) -> str:
+    import textwrap
+
+    return textwrap.dedent(text)
+
+
+def _doc_data(folder):
+    """The images the documentation's macros open."""
+    rng = np.random.default_rng(8)
+    series = rng.poisson(30, (200, 14, 14)).astype(np.uint16)
+    write_imagej_tiff(folder / "cells.tif", series, "TYX", Calibration(0.1, 0.1, 1, "micron", 0.05))
+    a = np.zeros((40, 40), np.float32)
+    for y, x in rng.integers(6, 30, (25, 2)):
+        a[y - 1 : y + 2, x - 1 : x + 2] += 10
+    b = np.roll(a, 1, axis=0) + rng.random((40, 40), np.float32)
+    a = a + rng.random((40, 40), np.float32)
+    mask = np.zeros((40, 40), np.uint8)
+    mask[4:36, 4:36] = 1
+    for name, arr in (("C1-cell.tif", a), ("C2-cell.tif", b), ("mask.tif", mask)):
+        write_imagej_tiff(folder / name, arr, "YX")
+    return series, a, b, mask
+
+
+@pytest.mark.parametrize("doc, section", [("README.md", "## ImageJ / Fiji"),
+                                          ("docs/imagej.md", None)])
+def test_documented_macros_run_as_written(fiji, tmp_path, doc, section):
+    from pcfij.ccc import ccc
+    from pcfij.pcf import ipcf
+
+    blocks = _macro_blocks(doc, section)
+    assert blocks, f"no runnable macro in {doc}"
+    series, a, b, mask = _doc_data(tmp_path)
+    for k, block in enumerate(blocks):
+        macro = tmp_path / f"doc{k}.ijm"
+        macro.write_text(block)
+        proc = run_ij_batch(macro, str(tmp_path) + "/", fiji, timeout=240)
+        assert proc.returncode == 0, block + proc.stdout + proc.stderr
+        m = re.search(r"mean distance: (\S+)", proc.stdout)
+        if m:
+            assert float(m.group(1)) == pytest.approx(ccc(a, b, mask, device="cpu").mean,
+                                                      rel=1e-4, abs=1e-6)
+    rows = _rows(tmp_path / "cells_pcf_bins.csv")
+    ref = ipcf(series, 4, 16, 24, bleach_filter=64, smooth=True, device="cpu")
+    assert len(rows) == ref.shape[3]
+    mean = np.nanmean(ref.reshape(-1, ref.shape[3]), axis=0)
+    np.testing.assert_allclose([float(r["Mean pCF"]) for r in rows], mean, rtol=2e-3,
+                               atol=1e-3 * np.nanmax(np.abs(mean)))  # Table.save rounds
