@@ -86,6 +86,11 @@ def timed(fn: Callable, *args, sync=None, **kw):
     return out, time.perf_counter() - t0
 
 
+def host(a) -> np.ndarray:
+    """A NumPy array of ``a`` (CuPy arrays are copied from the device)."""
+    return a.get() if hasattr(a, "get") and not isinstance(a, np.ndarray) else np.asarray(a)
+
+
 # ----------------------------------------------------------------------------- stand-in
 def use_numpy_for_gpu() -> None:
     """Dry run: ipcf's ``device="gpu"`` runs the GPU code path with NumPy standing in."""
@@ -116,7 +121,7 @@ def case_ipcf(table: Table, frames: int, size: int, cpu_rows: int, sync, note: s
     band = min(cpu_rows, oh)
     c, t_band = timed(ipcf, data[:, : band + 2 * RADIUS], RADIUS, NPOINTS, NBINS, device="cpu")
     t_cpu = t_band * oh / band
-    diff = float(np.nanmax(np.abs(np.asarray(g)[:band] - np.asarray(c))))
+    diff = float(np.nanmax(np.abs(host(g)[:band] - host(c))))
     scaled = "" if band == oh else f"CPU timed on {band} of {oh} result rows, x{oh / band:.2f}; "
     table.add(f"ipCF {frames}x{size}x{size} r{RADIUS} {NPOINTS}p {NBINS}b", t_gpu, t_cpu,
               diff, scaled + f"{g.params['device']} ran; " + note)
@@ -153,7 +158,7 @@ def case_shift(table: Table, size: int, gpu_flag, sync, note: str) -> None:
                             gpu=gpu_flag, sync=sync)
     (cx, cy), t_cpu = timed(S.find_local_shifts, ref, mat, win_size=win, margin=margin,
                             gpu=False, ncore=os.cpu_count())
-    diff = float(max(np.abs(np.asarray(gx) - cx).max(), np.abs(np.asarray(gy) - cy).max()))
+    diff = float(max(np.abs(host(gx) - host(cx)).max(), np.abs(host(gy) - host(cy)).max()))
     table.add(f"shift find_local_shifts {size}x{size} w{win} m{margin}", t_gpu, t_cpu, diff,
               "diff in pixels; " + note)
 
