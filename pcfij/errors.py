@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 
 class InputError(ValueError):
     """Bad user input.
@@ -23,3 +25,16 @@ class ShiftAtMarginWarning(RuntimeWarning):
     the search window (``|shift| == margin``): the number is a lower bound, not a measurement.
     The CLI prints it as one ``warning:`` line on stderr; the ImageJ commands log it.
     """
+
+
+def renamed(exc: InputError | InputTypeError, names: dict[str, str]):
+    """The same error with the engine's argument names replaced by what the user knows.
+
+    Engine messages name Python arguments (``ref_mat``, ``mat``); an adapter knows them as
+    files or image titles. ``names`` maps argument name -> user-facing name; whole words
+    only. Returns a new exception of the same type (raise it ``from None``).
+    """
+    text = str(exc)
+    for old, new in names.items():
+        text = re.sub(rf"(?<![\w-]){re.escape(old)}(?![\w-])", new, text)
+    return type(exc)(text)

@@ -54,6 +54,6 @@ def test_imagej_drift_at_margin_logged_and_marked_nan_refused():
     log = proc.stdout
     assert "pcfij: 2 of 6 frames have their drift on the edge of the search window" in log
     # NaN images: one error line each in the Log (stdout when headless), no results
-    assert "Find Shift: error: mat is entirely NaN or infinite" in log
+    assert "Find Shift: error: the moving image (nan) is entirely NaN or infinite" in log
     assert "Correct Drift: error: the stack has NaN or infinite values in every frame" in log
     assert "Traceback" not in log

@@ -78,8 +78,19 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(f"pcfij {cmd.name}: internal error: {_one_line(exc)}", file=sys.stderr)
                 print(f"pcfij {cmd.name}: {BUG_REPORT}", file=sys.stderr)
                 return EXIT_BUG
-            print(f"pcfij {cmd.name}: error: {_one_line(exc)}", file=sys.stderr)
+            print(f"pcfij {cmd.name}: error: {_flag_names(cmd, _one_line(exc))}",
+                  file=sys.stderr)
             return EXIT_ERROR
+
+
+def _flag_names(cmd, text: str) -> str:
+    """A message that starts with a parameter's Python name ("ntimes must be ...") names
+    its CLI flag instead ("--frames must be ...")."""
+    head = text.split(" ", 1)[0]
+    for p in cmd.params:
+        if p.name == head and p.kind != "image":
+            return p.flag + text[len(head):]
+    return text
 
 
 def is_user_error(exc: BaseException) -> bool:

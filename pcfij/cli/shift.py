@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
 
-from pcfij.errors import InputError
+from pcfij.errors import InputError, InputTypeError, renamed
 from pcfij.io.tiff import Image, read_image, write_imagej_tiff
 from pcfij.shift.commands import DRIFT, SHIFT
 
@@ -75,6 +76,15 @@ def _write_csv(path: Path, header: list[str], rows: list[list]) -> None:
     write_atomic(path, writer)
 
 
+@contextlib.contextmanager
+def _file_names(v: dict) -> Iterator[None]:
+    """Engine errors name ``ref_mat``/``mat``: name the user's files instead."""
+    try:
+        yield
+    except (InputError, InputTypeError) as exc:
+        raise renamed(exc, {"ref_mat": str(v["ref"]), "mat": str(v["moving"])}) from None
+
+
 # ---------------------------------------------------------------------------- shift
 def run_shift(values: dict, ns) -> int:
     """``pcfij shift REF MOVING [--local -o maps.tif]``."""
@@ -96,16 +106,19 @@ def run_shift(values: dict, ns) -> int:
     if not v["local"]:
         if gpu == "hybrid":
             gpu = True
-        x, y = find_shift_based_correlation_map(ref.data, mov.data, margin=v["margin"],
-                                                method=v["method"], size=v["size"], gpu=gpu)
+        with _file_names(v):
+            x, y = find_shift_based_correlation_map(ref.data, mov.data, margin=v["margin"],
+                                                    method=v["method"], size=v["size"],
+                                                    gpu=gpu)
         print(f"{x:.6f} {y:.6f}")
         if out is not None:
             _write_csv(out, ["x", "y"], [[f"{x:.6f}", f"{y:.6f}"]])
         return 0
-    xs, ys = find_local_shifts(ref.data, mov.data, dim=v["dim"], win_size=v["win_size"],
-                               margin=v["margin"], method=v["method"], size=v["size"],
-                               gpu=gpu, ncore=v["ncore"], norm=v["norm"],
-                               chunk_size=v["chunk_size"])
+    with _file_names(v):
+        xs, ys = find_local_shifts(ref.data, mov.data, dim=v["dim"], win_size=v["win_size"],
+                                   margin=v["margin"], method=v["method"], size=v["size"],
+                                   gpu=gpu, ncore=v["ncore"], norm=v["norm"],
+                                   chunk_size=v["chunk_size"])
     if out is not None:
         maps = np.stack([xs, ys]).astype(np.float32)
         write_atomic(out, lambda p: write_imagej_tiff(

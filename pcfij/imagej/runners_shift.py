@@ -6,11 +6,12 @@ if ``moving = scipy.ndimage.shift(ref, (dy, dx))`` the reported shift is about (
 
 from __future__ import annotations
 
+import contextlib
 import warnings
 
 import numpy as np
 
-from pcfij.errors import InputError
+from pcfij.errors import InputError, InputTypeError, renamed
 from pcfij.imagej.runners import _stem, _warnings_to_log
 from pcfij.io.tiff import Calibration, Image
 from pcfij.outputs import RESULTS, Context, OutImage, OutPlot, Outputs, OutTable
@@ -28,6 +29,16 @@ def _pair(inputs: dict) -> tuple[Image, Image]:
     return ref, mov
 
 
+@contextlib.contextmanager
+def _titles(ref: Image, mov: Image):
+    """Engine errors name ``ref_mat``/``mat``: name the images instead."""
+    try:
+        yield
+    except (InputError, InputTypeError) as exc:
+        raise renamed(exc, {"ref_mat": f"the reference ({_stem(ref)})",
+                            "mat": f"the moving image ({_stem(mov)})"}) from None
+
+
 def _gpu(value):
     return {"cpu": False, "gpu": True}.get(value, value)
 
@@ -42,9 +53,10 @@ def run_shift(values: dict, inputs: dict, ctx: Context) -> Outputs:
     ctx.status("correlating")
     with warnings.catch_warnings(record=True) as caught:  # e.g. peak at the margin -> log
         warnings.simplefilter("always")
-        x, y = find_shift_based_correlation_map(
-            ref.data, mov.data, margin=values["margin"], method=values["method"],
-            size=values["size"], gpu=True if gpu == "hybrid" else gpu)
+        with _titles(ref, mov):
+            x, y = find_shift_based_correlation_map(
+                ref.data, mov.data, margin=values["margin"], method=values["method"],
+                size=values["size"], gpu=True if gpu == "hybrid" else gpu)
     ctx.progress(1.0)
     cal = mov.calibration
     cols = {"x": [float(x)], "y": [float(y)]}
@@ -63,11 +75,12 @@ def run_local_shifts(values: dict, inputs: dict, ctx: Context) -> Outputs:
 
     ref, mov = _pair(inputs)
     ctx.status("finding local shifts")
-    xs, ys = find_local_shifts(
-        ref.data, mov.data, dim=int(values["dim"]), win_size=values["win_size"],
-        margin=values["margin"], method=values["method"], size=values["size"],
-        gpu=_gpu(values["gpu"]), ncore=values.get("ncore"), norm=values["norm"],
-        chunk_size=values["chunk_size"])
+    with _titles(ref, mov):
+        xs, ys = find_local_shifts(
+            ref.data, mov.data, dim=int(values["dim"]), win_size=values["win_size"],
+            margin=values["margin"], method=values["method"], size=values["size"],
+            gpu=_gpu(values["gpu"]), ncore=values.get("ncore"), norm=values["norm"],
+            chunk_size=values["chunk_size"])
     ctx.progress(1.0)
     maps = np.stack([np.asarray(xs, np.float32), np.asarray(ys, np.float32)])
     cal = mov.calibration
