@@ -55,6 +55,7 @@ from pcfij.blocks.plan import (
     make_band_plan,
     make_plan,
     parse_memory,
+    suggest_limit,
     tile_budget,
 )
 from pcfij.blocks.store import (
@@ -370,6 +371,12 @@ def _run_bands(prep: Prepared, jobs: list[dict], on_done, stats: dict) -> None:
 
     def read_all() -> None:
         try:
+            # reading yields the CPU to the ipCF kernel, whose parallel loops wait for
+            # their slowest thread (threads started from here inherit the niceness)
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
+        except (AttributeError, OSError):
+            pass
+        try:
             for band in bands:
                 y0, y1 = band.rows
                 nrows = y1 - y0
@@ -604,12 +611,7 @@ def _plan_and_open(prep, store, series, p, nframes, bins, identity, fp, inp, ove
         baseline = anonymous_rss() + RESERVE
         budget = limit - baseline
     prep.budget = budget
-    if budget <= 0:
-        raise InputError(
-            f"memory limit {limit_text} is too small: this program already uses "
-            f"{format_bytes(baseline)}; give `memory_limit` of at least "
-            f"{format_bytes(baseline + 256 * 2**20)} (a few GB gives bigger blocks)"
-        )
+    budget = max(budget, 0)  # too small: the planner says how much the smallest block needs
     t0, h, w = series.shape
     plan_kw = dict(radius=p["radius"], frames=nframes, itemsize=series.dtype.itemsize,
                    npoints=p["npoints"], nbins=len(bins), bleach=p["bleach_filter"] > 0,
@@ -635,7 +637,7 @@ def _plan_and_open(prep, store, series, p, nframes, bins, identity, fp, inp, ove
                 f"the unfinished run in {store.work} uses blocks of {plan.by}x{plan.bx} "
                 f"pixels needing about {format_bytes(need)}, more than the memory limit "
                 f"{limit_text} allows; resume with `memory_limit` of at least "
-                f"{format_bytes(need + baseline)} or pass `overwrite=True` to start over with "
+                f"{suggest_limit(need + baseline)} or pass `overwrite=True` to start over with "
                 "smaller blocks"
             )
         prep.done = store.done()

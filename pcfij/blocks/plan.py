@@ -68,6 +68,15 @@ def format_bytes(n: float) -> str:
     return f"{n:.1f} TB"
 
 
+def suggest_limit(need: int) -> str:
+    """A memory limit of at least ``need`` bytes, for messages: 2% more (the program's own
+    memory differs a little from run to run), rounded up to 0.1 MB / 0.1 GB."""
+    n = need * 1.02
+    if n < 1e9:
+        return f"{math.ceil(n / 1e5) / 10:.1f} MB"
+    return f"{math.ceil(n / 1e8) / 10:.1f} GB"
+
+
 def tile_budget(tile: int, radius: int, frames: int) -> int:
     """The ``memory_budget`` for which :func:`pcfij.pcf.ipcf_tile_size` returns ``tile``."""
     return (tile + 2 * radius) ** 2 * (frames * 4 + (frames // 2 + 1) * 8)
@@ -219,7 +228,7 @@ def make_plan(shape: tuple[int, int, int], *, radius: int, frames: int, itemsize
             f"of {mby + 2 * radius}x{mbx + 2 * radius} pixels x {t0} frames needs about "
             f"{format_bytes(need)} besides the ~{format_bytes(base)} the program "
             f"itself uses; give `memory_limit` of at least "
-            f"{format_bytes(need + base)} (a few GB gives bigger, faster blocks)"
+            f"{suggest_limit(need + base)} (a few GB gives bigger, faster blocks)"
         )
     # grow a square tile, then the longer side, while it fits
     side = MIN_SIDE
@@ -343,7 +352,7 @@ def make_band_plan(shape: tuple[int, int, int], *, radius: int, frames: int, ite
             f"memory limit {limit_text or format_bytes(budget)} is too small: one band of "
             f"{by + 2 * radius} rows x {w} pixels x {t0} frames and its computation need "
             f"about {format_bytes(cost)} besides the {format_bytes(baseline)} the program "
-            f"itself uses; give `memory_limit` of at least {format_bytes(cost + baseline)} "
+            f"itself uses; give `memory_limit` of at least {suggest_limit(cost + baseline)} "
             "(a few GB gives taller bands and fewer reads)"
         )
     return Plan(out_h, out_w, by, bx, radius, cost, tile, 1, band)
