@@ -309,8 +309,12 @@ def test_best_frame_rules():
 
 def test_result_tables_significant_digits():
     s = correlated_pairs((48, 48), distance=6, n_pairs=20, seed=2)
+    from pcfij.ccc.present import ccc_outputs
+
     r = ccc(s.image1, s.image2, significant_digits=3)
-    table = dict(r.results_table())
+    res = next(t for t in ccc_outputs(r, title1="a", title2="b", values={}).tables
+               if t.title == "CC Results")
+    table = dict(zip(res.labels, res.columns["Value"]))
     assert table["Mean (pixel)"] == float(f"{r.mean:.3g}")
     assert table["Confidence"] == float(f"{r.confidence:.3g}")
     assert r.mean != table["Mean (pixel)"] or len(repr(r.mean)) <= 5

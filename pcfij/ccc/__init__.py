@@ -9,6 +9,9 @@ spread (sigma) and how far to trust it (confidence, R-squared), in 2D/3D and ove
 
 Commands: :func:`ccc` ("Colocalization by Cross Correlation"; ``confidence=False`` is
 "CCC - No confidence") and :func:`cross_correlation_profile` ("Just Cross Correlation").
+``method="plugin"`` (default) gives the Fiji plugin's numbers; ``method="unbiased"`` the
+blurred ring/shell distance estimator. What a user sees (the plugin's tables, plot and image
+names) is :func:`pcfij.ccc.present.ccc_outputs`.
 """
 
 from pcfij.ccc.analysis import ccc, cross_correlation_profile

@@ -1,23 +1,13 @@
-"""The result of a CCC analysis and its tables."""
+"""The result of a CCC analysis (what users see of it, tables and names, is built by
+:func:`pcfij.ccc.present.ccc_outputs`)."""
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from pcfij.ccc import timeseries
-
-
-def round_significant(value, digits: int | None):
-    """Round to ``digits`` significant digits (None/0: unchanged); NaN/None pass through."""
-    if value is None or not digits:
-        return value
-    v = float(value)
-    if not math.isfinite(v) or v == 0:
-        return v
-    return float(f"{v:.{int(digits)}g}")
 
 
 @dataclass
@@ -136,75 +126,3 @@ class CCCResult:
             None if self.subtracted is None else self.subtracted[:, :1],
             None if self.original is None else self.original[:, :1],
         )[1] if self.is_series else ()
-
-    # ------------------------------------------------------------------ tables
-    def _r(self, v):
-        return round_significant(v, self.significant_digits)
-
-    def results_table(self, frame_interval: float = 0.0, time_unit: str = "s") -> list[tuple]:
-        """The plugin's "CC Results" table as ``(name, value)`` rows (best frame of a series)."""
-        if not self.has_fit:
-            return []
-        unit = self.unit
-        vals = self.frame_values()
-        rows: list[tuple] = []
-        if self.is_series:
-            t = self.best_frame
-            if frame_interval:
-                rows.append((f"Time of best CC ({time_unit})", self._r(t * frame_interval)))
-            else:
-                rows.append(("Frame of best CC", t))
-        rows.append((f"Mean ({unit})", self._r(vals["mean"])))
-        rows.append((f"StDev ({unit})", self._r(vals["sigma"])))
-        if vals["confidence"] is not None:
-            rows.append(("Confidence", self._r(vals["confidence"])))
-        rows.append(("R-squared", self._r(vals["r_squared"])))
-        rows.append(("Gaussian Height", self._r(vals["height"])))
-        rows.append(("Fit", "ok" if vals["fit_ok"] else "failed"))
-        return rows
-
-    def frames_table(self, frame_interval: float = 0.0, time_unit: str = "s") -> dict:
-        """Per-frame Gaussian fits of a series as columns (``{name: list}``)."""
-        if not self.is_series or not self.has_fit:
-            return {}
-        n = self.n_frames
-        cols: dict = {"Frame": list(range(n))}
-        if frame_interval:
-            cols[f"Time ({time_unit})"] = [self._r(t * frame_interval) for t in range(n)]
-        cols["Mean"] = [self._r(v) for v in self.mean]
-        cols["SD"] = [self._r(v) for v in self.sigma]
-        if self.confidence is not None:
-            cols["Confidence"] = [self._r(v) for v in self.confidence]
-        cols["R-squared"] = [self._r(v) for v in self.r_squared]
-        cols["Gaussian height"] = [self._r(v) for v in self.height]
-        cols["Fit"] = ["ok" if ok else "failed" for ok in self.fit_ok]
-        return cols
-
-    def profile_table(self, frame: int | None = None) -> dict:
-        """The correlation plot's data as columns: distance, original, subtracted, fit."""
-        def pick(p):
-            if p is None:
-                return None
-            return p if p.ndim == 1 else p[self._frame(frame)]
-
-        cols = {f"Distance ({self.unit})": self.distance}
-        for name, p in (("Original CC", self.original), ("Subtracted CC", self.subtracted),
-                        ("Gaussian fit", self.fit)):
-            q = pick(p)
-            if q is not None:
-                cols[name] = q
-        return cols
-
-    def summary(self) -> str:
-        """A short text summary (the plugin's Summary.txt)."""
-        what = f"time series of {self.n_frames} frames" if self.is_series else "single frame"
-        sizes = ", ".join(f"{s:g}" for s in self.scale)
-        lines = [f"pcfij {self.command}: {what}",
-                 f"pixel size (x,y[,z]): {sizes} {self.unit}",
-                 f"device: {self.device}"]
-        for name, value in self.results_table():
-            lines.append(f"{name}: {value}")
-        if self.message:
-            lines.append("")
-            lines.append(self.message)
-        return "\n".join(lines) + "\n"
