@@ -68,9 +68,47 @@ def _times(y, x):
     return y
 
 
-def _reflect_pad(x: np.ndarray) -> np.ndarray:
-    """imglib2's single-mirror extension (``numpy.pad`` mode "reflect"), ``n // 2`` per side."""
-    return np.pad(x, [(n // 2, n // 2) for n in x.shape], mode="reflect")
+def _mirror(i: np.ndarray, n: int) -> np.ndarray:
+    """imglib2's single-mirror index: ... 2 1 | 0 1 .. n-1 | n-2 n-3 ..."""
+    if n == 1:
+        return np.zeros_like(i)
+    period = 2 * n - 2
+    i = np.mod(i, period)
+    return np.where(i >= n, period - i, i)
+
+
+def _spectrum(rows_of, nrows: int, lengths, row_target, workers: int, rows_per_slab: int):
+    """Full spectrum (complex64, ``lengths[:-1] + (nfreq,)``) of an array given slab by slab.
+
+    ``rows_of(start, stop)`` returns rows ``start:stop`` (axis 0) already placed along the other
+    axes (last axis of length ``lengths[-1]``); ``row_target(start, stop)`` says where along
+    axis 0 of the padded array they go. The last axis is transformed per slab, the others per
+    block of last-axis frequencies, so no padded real array is ever held.
+    """
+    import scipy.fft  # noqa: PLC0415
+
+    nfreq = lengths[-1] // 2 + 1
+    spec = np.zeros(tuple(lengths[:-1]) + (nfreq,), dtype=np.complex64)
+    for start in range(0, nrows, rows_per_slab):
+        stop = min(start + rows_per_slab, nrows)
+        x = rows_of(start, stop)
+        spec[row_target(start, stop)] = scipy.fft.rfft(x, n=lengths[-1], axis=-1,
+                                                      workers=workers)
+        del x
+    _other_axes(spec, lengths, inverse=False, workers=workers)
+    return spec
+
+
+def _other_axes(spec, lengths, *, inverse: bool, workers: int) -> None:
+    import scipy.fft  # noqa: PLC0415
+
+    axes = tuple(range(spec.ndim - 1))
+    outer = int(np.prod(lengths[:-1]))
+    cols = max(1, (1 << 24) // (8 * outer))
+    fn = scipy.fft.ifftn if inverse else scipy.fft.fftn
+    for c0 in range(0, spec.shape[-1], cols):
+        blk = slice(c0, min(c0 + cols, spec.shape[-1]))
+        spec[..., blk] = fn(spec[..., blk], axes=axes, workers=workers)
 
 
 def mirror_contribution_images(g: np.ndarray, a: np.ndarray, b: np.ndarray,
@@ -90,31 +128,54 @@ def mirror_contribution_images(g: np.ndarray, a: np.ndarray, b: np.ndarray,
     contribution1, contribution2 : ndarray (float32)
         ``a x (mirror(b) * G)`` and ``b x (mirror(a) ★ G)``.
 
-    Uses full padded spectra (about ``2**ndim`` times an image per spectrum, complex64).
+    The images are extended by ``n // 2`` on every side, so the two spectra held at once are
+    each about ``2**ndim`` image sizes (complex64); everything else is done in slabs.
     """
     import scipy.fft  # noqa: PLC0415
 
     shape = g.shape
+    nd = g.ndim
     pad = tuple(n // 2 for n in shape)
-    ext_shape = tuple(n + 2 * p for n, p in zip(shape, pad))
-    lengths = tuple(scipy.fft.next_fast_len(m, real=True) for m in ext_shape)
-    axes = tuple(range(g.ndim))
-    # kernel: shift s = j - n // 2 stored at index s mod L
-    gw = np.zeros(lengths, dtype=np.float32)
-    gw[tuple(slice(0, n) for n in shape)] = g
-    gw = np.roll(gw, [-(n // 2) for n in shape], axis=axes)
-    fg = scipy.fft.rfftn(gw, lengths, axes=axes, workers=workers)
-    del gw
-    take = tuple(slice(p, p + n) for p, n in zip(pad, shape))
+    ext = tuple(n + 2 * p for n, p in zip(shape, pad))
+    lengths = tuple(scipy.fft.next_fast_len(m, real=(i == nd - 1)) for i, m in enumerate(ext))
+    inner = int(np.prod(lengths[1:]))
+    rows = max(1, (1 << 24) // (4 * inner))
+
+    # kernel: shift s = j - n // 2 stored at index s mod L (all axes)
+    kidx = [np.mod(np.arange(n) - n // 2, length) for n, length in zip(shape, lengths)]
+
+    def g_rows(start, stop):
+        out = np.zeros((stop - start,) + tuple(lengths[1:]), dtype=np.float32)
+        out[(slice(None),) + np.ix_(*kidx[1:])] = g[start:stop]
+        return out
+
+    fg = _spectrum(g_rows, shape[0], lengths, lambda s0, s1: kidx[0][s0:s1], workers, rows)
+    # mirror-extended images: extended index e <-> image index mirror(e - pad)
+    midx = [_mirror(np.arange(m) - p, n) for m, p, n in zip(ext, pad, shape)]
     out = []
     for img, partner, conj in ((b, a, False), (a, b, True)):
-        fe = scipy.fft.rfftn(_reflect_pad(np.asarray(img, np.float32)), lengths, axes=axes,
-                             workers=workers)
-        fe *= np.conj(fg) if conj else fg
-        full = scipy.fft.irfftn(fe, lengths, axes=axes, workers=workers)
+        img = np.asarray(img, np.float32)
+
+        def e_rows(start, stop, img=img):
+            sub = img[midx[0][start:stop]]
+            return sub[(slice(None),) + np.ix_(*midx[1:])]
+
+        fe = _spectrum(e_rows, ext[0], lengths, lambda s0, s1: slice(s0, s1), workers, rows)
+        if conj:
+            np.multiply(fe, np.conj(fg), out=fe)
+        else:
+            fe *= fg
+        _other_axes(fe, lengths, inverse=True, workers=workers)
+        res = np.empty(shape, dtype=np.float32)
+        # circular result index u = y + pad (both operations), last axis by inverse real FFT
+        take = tuple(slice(p, p + n) for p, n in zip(pad[1:-1], shape[1:-1]))
+        for start in range(0, shape[0], rows):
+            stop = min(start + rows, shape[0])
+            blk = fe[(slice(start + pad[0], stop + pad[0]),) + take]
+            y = scipy.fft.irfft(blk, n=lengths[-1], axis=-1, workers=workers)
+            res[start:stop] = y[..., pad[-1]:pad[-1] + shape[-1]]
+            del y
         del fe
-        res = np.asarray(full[take], dtype=np.float32)
-        del full
         res *= np.asarray(partner, np.float32)
         out.append(res)
     return out[0], out[1]
