@@ -133,7 +133,7 @@ class _Engine:
             out["subtracted_image"] = be.to_host(cimg)
             if be.name == "cpu" and contributions:
                 cimg = cimg.copy()  # weighted in place below
-        # neither spectrum is held during the fit (lmfit needs memory for large profiles);
+        # neither spectrum is held during the fit (it needs memory for large profiles);
         # the contributions recompute the spectrum of image 2 (one slab-wise real FFT)
         # after that of the Gaussian-modified image, which is then freed
         del spare, fb
@@ -157,14 +157,11 @@ class _Engine:
                 if intermediates:
                     out["gaussian_modified_image"] = be.to_host(cimg)
                 if self.method == "plugin":
-                    whole = slice(None)
-                    c1, c2 = mirror_contribution_images(
-                        be.to_host(cimg), be.to_host(self.source(a, m)(whole)),
-                        be.to_host(self.source(b, m)(whole)))
-                    del cimg
-                    get_out("contribution1")[...] = c1
-                    del c1
-                    get_out("contribution2")[...] = c2
+                    src_a, src_b = self.source(a, m), self.source(b, m)
+                    mirror_contribution_images(
+                        be.to_host(cimg), lambda sl: be.to_host(src_a(sl)),
+                        lambda sl: be.to_host(src_b(sl)), get_out("contribution1"),
+                        get_out("contribution2"))
                     return out
                 holder = [cimg]
                 del cimg

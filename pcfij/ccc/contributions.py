@@ -111,8 +111,8 @@ def _other_axes(spec, lengths, *, inverse: bool, workers: int) -> None:
         spec[..., blk] = fn(spec[..., blk], axes=axes, workers=workers)
 
 
-def mirror_contribution_images(g: np.ndarray, a: np.ndarray, b: np.ndarray,
-                               workers: int = -1) -> tuple[np.ndarray, np.ndarray]:
+def mirror_contribution_images(g: np.ndarray, source_a, source_b, out1: np.ndarray,
+                               out2: np.ndarray, workers: int = -1) -> None:
     """The plugin's contribution images (imglib2 ``FFTConvolution`` with its default image
     extension, the single mirror, and a zero-extended kernel centred at ``n // 2``).
 
@@ -120,13 +120,11 @@ def mirror_contribution_images(g: np.ndarray, a: np.ndarray, b: np.ndarray,
     ----------
     g : ndarray
         Gaussian-modified correlation (zero shift at ``n // 2``), float32.
-    a, b : ndarray
-        The masked images 1 and 2 (float32), same shape.
-
-    Returns
-    -------
-    contribution1, contribution2 : ndarray (float32)
-        ``a x (mirror(b) * G)`` and ``b x (mirror(a) ★ G)``.
+    source_a, source_b : callable
+        ``source(sl)`` returns rows ``sl`` (axis 0) of the masked image 1 / 2 as float32
+        host arrays.
+    out1, out2 : ndarray (float32, image shape)
+        Receive ``a x (mirror(b) * G)`` and ``b x (mirror(a) ★ G)``.
 
     The images are extended by ``n // 2`` on every side, so the two spectra held at once are
     each about ``2**ndim`` image sizes (complex64); everything else is done in slabs.
@@ -152,30 +150,29 @@ def mirror_contribution_images(g: np.ndarray, a: np.ndarray, b: np.ndarray,
     fg = _spectrum(g_rows, shape[0], lengths, lambda s0, s1: kidx[0][s0:s1], workers, rows)
     # mirror-extended images: extended index e <-> image index mirror(e - pad)
     midx = [_mirror(np.arange(m) - p, n) for m, p, n in zip(ext, pad, shape)]
-    out = []
-    for img, partner, conj in ((b, a, False), (a, b, True)):
-        img = np.asarray(img, np.float32)
+    for src, partner, res, conj in ((source_b, source_a, out1, False),
+                                    (source_a, source_b, out2, True)):
+        img = np.asarray(src(slice(None)), dtype=np.float32)
 
         def e_rows(start, stop, img=img):
             sub = img[midx[0][start:stop]]
             return sub[(slice(None),) + np.ix_(*midx[1:])]
 
         fe = _spectrum(e_rows, ext[0], lengths, lambda s0, s1: slice(s0, s1), workers, rows)
+        del img
         if conj:
             np.multiply(fe, np.conj(fg), out=fe)
         else:
             fe *= fg
         _other_axes(fe, lengths, inverse=True, workers=workers)
-        res = np.empty(shape, dtype=np.float32)
         # circular result index u = y + pad (both operations), last axis by inverse real FFT
         take = tuple(slice(p, p + n) for p, n in zip(pad[1:-1], shape[1:-1]))
         for start in range(0, shape[0], rows):
             stop = min(start + rows, shape[0])
             blk = fe[(slice(start + pad[0], stop + pad[0]),) + take]
             y = scipy.fft.irfft(blk, n=lengths[-1], axis=-1, workers=workers)
-            res[start:stop] = y[..., pad[-1]:pad[-1] + shape[-1]]
+            sl = slice(start, stop)
+            res[sl] = y[..., pad[-1]:pad[-1] + shape[-1]]
             del y
+            res[sl] *= np.asarray(partner(sl), dtype=np.float32)
         del fe
-        res *= np.asarray(partner, np.float32)
-        out.append(res)
-    return out[0], out[1]
