@@ -341,3 +341,106 @@ def test_fast_header_agrees_with_tifffile(tmp_path, kw):
     assert (info.offset >= 0) == bool(contiguous)
     assert info.shape == (32, 48) and info.error == ""
     assert isinstance(info, FileInfo)
+
+
+# ----------------------------------------------------------------- issue #13, items 4 and 5
+def _cli(*args) -> tuple[int, list[str]]:
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-m", "pcfij", *map(str, args)],
+                          capture_output=True, text=True, timeout=300)
+    return proc.returncode, proc.stderr.strip().splitlines()
+
+
+def test_raw_file_without_frame_size_is_refused_on_both_paths(tmp_path):
+    from pcfij.io.tiff import read_image
+
+    raw = tmp_path / "series.bin"
+    np.random.default_rng(2).poisson(100, (200, 32, 32)).astype("<u2").tofile(raw)
+    # Python: the engine names its parameter, never a CLI flag
+    for call in (lambda: read_image(raw), lambda: open_source(raw)):
+        with pytest.raises(InputError, match="frame_size") as err:
+            call()
+        assert "--" not in str(err.value)
+    # CLI, in-memory and blocked paths: one line naming the real flag
+    for out in (tmp_path / "mem", tmp_path / "big.zarr"):
+        code, lines = _cli("pcf", raw, "-o", out, "--radius", "2")
+        assert code == 1 and len(lines) == 1, lines
+        assert "--frame-size" in lines[0]
+        assert "--raw-shape" not in lines[0] and "--raw-dtype" not in lines[0]
+        assert not out.exists()
+    # with the frame size it is read as what it is
+    got = read_image(raw, raw_shape=(32, 32)).data
+    assert got.shape == (200, 32, 32)
+
+
+def test_engine_messages_name_parameters_not_flags(tmp_path):
+    folder = tmp_path / "f"
+    _small_folder(folder)
+    (folder / _name(3)).write_bytes(b"")
+    with pytest.raises(InputError) as err:
+        open_series(folder)
+    assert "skip_bad=True" in str(err.value) and "--" not in str(err.value)
+    with h5py.File(tmp_path / "two.h5", "w") as f:
+        f.create_dataset("a", data=np.zeros((4, 5, 6)))
+        f.create_dataset("b", data=np.zeros((4, 5, 6)))
+    with pytest.raises(InputError) as err:
+        open_series(tmp_path / "two.h5")
+    assert "`dataset`" in str(err.value) and "--" not in str(err.value)
+
+
+def test_zero_frame_npy_is_a_clear_one_line_error(tmp_path):
+    src = tmp_path / "empty.npy"
+    np.save(src, np.zeros((0, 32, 32), np.uint16))
+    with pytest.raises(InputError, match="no (image data|frames)"):
+        open_source(src)
+    for out in (tmp_path / "mem", tmp_path / "big.zarr"):
+        code, lines = _cli("pcf", src, "-o", out)
+        assert code == 1 and len(lines) == 1, lines
+        assert "empty.npy" in lines[0] and ("no image data" in lines[0] or "no frames" in lines[0])
+        assert "reshape" not in lines[0]
+
+
+@pytest.mark.parametrize("odd", [np.uint8, np.float32])
+def test_other_sample_type_among_uint16_files_is_called_mixed_dtypes(tmp_path, odd):
+    folder = tmp_path / "f"
+    _small_folder(folder)
+    tifffile.imwrite(folder / _name(4), np.zeros((12, 10), odd))
+    with pytest.raises(InputError, match=f"{_name(4)}.*{np.dtype(odd).name}") as err:
+        open_series(folder)
+    assert "mixed sample types" in str(err.value)
+    assert "image sizes" not in str(err.value)
+
+
+def test_output_read_only_mid_run_says_blocks_are_kept_and_how_to_resume(tmp_path, monkeypatch):
+    import errno
+
+    import zarr.storage
+
+    from pcfij.blocks.pipeline import open_result, run_blocked_ipcf
+
+    data = np.random.default_rng(4).poisson(150, (400, 30, 30)).astype(np.uint16)
+    out = tmp_path / "r.zarr"
+    kw = dict(radius=2, npoints=8, nbins=10, device="cpu", progress=False, block_shape=(9, 9))
+    real_set = zarr.storage.LocalStore.set
+    calls = {"n": 0}
+
+    async def read_only(self, key, value, *args, **kwargs):
+        if not key.endswith((".zarray", ".zattrs", ".zgroup", "zarr.json")):
+            calls["n"] += 1
+            if calls["n"] > 2:
+                raise OSError(errno.EROFS, "Read-only file system")
+        return await real_set(self, key, value, *args, **kwargs)
+
+    monkeypatch.setattr(zarr.storage.LocalStore, "set", read_only)
+    with pytest.raises(InputError) as err:
+        run_blocked_ipcf(data, out, **kw)
+    msg = str(err.value)
+    assert "Read-only" in msg and "finished blocks are kept" in msg
+    assert "run the same command" in msg
+    assert len(os.listdir(tmp_path / "r.zarr.partial" / "done")) == 2
+    monkeypatch.setattr(zarr.storage.LocalStore, "set", real_set)
+    s = run_blocked_ipcf(data, out, **kw)
+    assert s["blocks_skipped"] == 2
+    assert open_result(out)[0].shape[:2] == (26, 26)

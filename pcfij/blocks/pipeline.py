@@ -574,14 +574,14 @@ def _prepare_locked(store, lock, series, src, source, p, nframes, bins, limit, s
         if old is None:
             raise InputError(
                 f"output {store.target} exists and is not a finished pcfij result; choose "
-                "another `output` or pass `overwrite=True`"
+                "another `output` path or pass `overwrite=True`"
             )
         store.remove_stale_work(old.get("fingerprint"))
         if old.get("fingerprint") != fp:
             raise InputError(
                 f"output {store.target} was made with other parameters or input: "
                 f"{describe_differences({k: old.get(k) for k in identity}, identity)}; choose "
-                "another `output` or pass `overwrite=True` to replace it"
+                "another `output` path or pass `overwrite=True` to replace it"
             )
         prep.plan = Plan.from_dict(old["plan"]) if "plan" in old else None
         prep.already = True
@@ -855,7 +855,7 @@ def _check_disk(store: ResultStore, out_shape, todo: list[Block], done: set[int]
         raise InputError(
             f"not enough disk space for {store.target}: the result needs about "
             f"{format_bytes(need)} more, {format_bytes(free)} are free; free some space or "
-            "choose another `output` (or a smaller `roi`)"
+            "choose another `output` path (or a smaller `roi`)"
         )
 
 

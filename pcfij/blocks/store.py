@@ -214,7 +214,7 @@ class OutputLock:
                     os.close(fd)
                 raise InputError(
                     f"another pcfij run ({other or 'unknown process'}) is writing "
-                    f"{self.target}; wait for it to finish or choose another `output`"
+                    f"{self.target}; wait for it to finish or choose another `output` path"
                 ) from None
             try:  # the file may have been removed by the previous holder meanwhile
                 same = os.fstat(fd).st_ino == os.stat(self.path).st_ino
@@ -288,7 +288,7 @@ def _write_error(exc: OSError, where: Path) -> InputError:
         return InputError(
             f"cannot write the result in {where}: {exc.strerror or exc}; finished blocks are "
             "kept: make the folder writable again and run the same command to compute only "
-            "the remaining blocks (or choose another `output` to start anew)")
+            "the remaining blocks (or choose another `output` path to start anew)")
     return InputError(f"writing the result in {where} failed: {exc}")
 
 

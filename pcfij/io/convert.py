@@ -71,7 +71,7 @@ def convert_series(
         raise InputError(f"cannot write output {target}: folder {target.parent} is not writable")
     if target.exists() and not overwrite:
         raise InputError(
-            f"output {target} exists; choose another `output` or pass `overwrite=True`")
+            f"output {target} exists; choose another `output` path or pass `overwrite=True`")
     series = open_source(
         source,
         dataset=dataset,

@@ -498,7 +498,7 @@ def _open_raw(path: Path, raw_shape, raw_dtype):
     if raw_shape is None:
         raise InputError(
             f"raw file {path} does not store its frame size: give it as `frame_size` (H x W "
-            "pixels, e.g. 64x64; samples are little-endian uint16 unless `dtype` says otherwise)"
+            "pixels, e.g. 64x64)"
         )
     if isinstance(raw_shape, str):
         raw_shape = [int(v) for v in re.split(r"[,x\s]+", raw_shape.strip()) if v]

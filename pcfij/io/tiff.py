@@ -81,6 +81,12 @@ def read_image(path: str | os.PathLike, *, raw_shape=None, raw_dtype="uint16") -
         if suffix == ".npy":
             data = np.load(p, mmap_mode="r", allow_pickle=False)
             axes = {2: "YX", 3: "TYX", 4: "TZYX"}.get(data.ndim, "Q" * data.ndim)
+            if data.size == 0:
+                empty = [f"{a}={n}" for a, n in zip(axes, data.shape) if n == 0]
+                raise InputError(
+                    f"{p} holds no image data (shape {data.shape}, axes {axes}: "
+                    f"{', '.join(empty)}); give a file with at least one frame"
+                )
             return Image(np.asarray(data), axes, Calibration(), str(p))
         if suffix in (".bin", ".raw"):
             return _read_raw(p, raw_shape, raw_dtype)
@@ -94,14 +100,11 @@ def read_image(path: str | os.PathLike, *, raw_shape=None, raw_dtype="uint16") -
 def _read_raw(p: Path, raw_shape, raw_dtype) -> Image:
     dtype = np.dtype(raw_dtype).newbyteorder("<")
     size = p.stat().st_size
-    if raw_shape is None:
-        side = int(round((size / dtype.itemsize) ** 0.5))
-        # SimFCS files hold square frames; guess 64x64 .. 1024x1024 by divisibility
-        for s in (64, 128, 256, 512, 1024, 32):
-            if size % (s * s * dtype.itemsize) == 0:
-                side = s
-                break
-        raw_shape = (side, side)
+    if raw_shape is None:  # never guessed: a wrong guess gives scrambled frames, no error
+        raise InputError(
+            f"raw file {p} does not store its frame size: give it as `frame_size` (H x W "
+            "pixels, e.g. 64x64)"
+        )
     h, w = (int(v) for v in raw_shape)
     frame = h * w * dtype.itemsize
     if size == 0 or size % frame:
