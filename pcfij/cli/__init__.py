@@ -85,7 +85,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _flag_names(cmd, text: str) -> str:
     """A message that starts with a parameter's Python name ("ntimes must be ...") names
-    its CLI flag instead ("--frames must be ...")."""
+    its CLI flag instead ("--frames must be ..."); so does a parameter quoted anywhere in
+    a message (`` `frame_size` `` or `` `skip_bad=True` `` -> ``--frame-size``, ``--skip-bad``;
+    the engine's messages name parameters, never flags)."""
+    import re
+
+    flags = {p.name: p.flag for p in cmd.params if p.kind != "image"}
+    text = re.sub(r"`([A-Za-z_]\w*)(?:=True)?`", lambda m: flags.get(m.group(1), m.group(1)),
+                  text)
     head = text.split(" ", 1)[0]
     for p in cmd.params:
         if p.name == head and p.kind != "image":
