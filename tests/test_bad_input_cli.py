@@ -93,6 +93,7 @@ CASES = [
     C("shift", "output is a folder", "a.tif b.tif -o outdir", "is a folder"),
     C("shift", "output exists", "a.tif b.tif -o a.tif", "--overwrite"),
     C("shift", "not a TIFF", "text.tif b.tif", "cannot read text.tif"),
+    C("shift", "an RGB image", "rgb.tif rgb.tif", "rgb.tif has 3 channels"),
     C("drift", "a single 2D image", "a.tif -o c.tif", "single image"),
     C("drift", "all-NaN stack", "nanstack.tif -o c.tif",
       "NaN or infinite values in every frame"),
@@ -108,6 +109,7 @@ CASES = [
       "different file names"),
     C("drift", "complex numbers", "complex.npy -o c.tif", "numbers"),
     C("drift", "not a TIFF", "text.tif -o c.tif", "cannot read text.tif"),
+    C("drift", "an RGB image", "rgb.tif -o c.tif", "split the channels"),
     C("simulate", "too few frames", "-o s.tif --frames 0", "--frames must be at least 32"),
     C("simulate", "image too small", "-o s.tif --size 2 --frames 64", "at least 8"),
     C("simulate", "output folder missing", "-o nodir/s.tif --frames 64", "does not exist"),
@@ -146,6 +148,8 @@ def make_inputs(d: Path) -> None:
     s[3] = 5.0
     tifffile.imwrite(d / "blankframe.tif", s, imagej=True, metadata={"axes": "TYX"})
     tifffile.imwrite(d / "mask8.tif", np.ones((8, 8), np.uint8))
+    tifffile.imwrite(d / "rgb.tif", (a[..., None] * [90, 60, 30]).astype(np.uint8),
+                     photometric="rgb")
     (d / "text.tif").write_text("hello, not a TIFF\n")
     (d / "empty.tif").write_bytes(b"")
     np.save(d / "complex.npy", np.ones((40, 16, 16), np.complex64))

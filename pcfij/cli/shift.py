@@ -47,16 +47,21 @@ def _target(path, overwrite: bool) -> Path:
 
 def write_atomic(path: Path, writer: Callable[[Path], None]) -> None:
     """Write via a hidden temporary file in the same folder, renamed into place at the end."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.partial-", suffix=path.suffix,
-                               dir=path.parent)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.partial-", suffix=path.suffix,
+                                   dir=path.parent)
+    except OSError as exc:
+        raise InputError(f"cannot write {path}: {exc.strerror or exc}") from None
     os.close(fd)
     tmp_path = Path(tmp)
     try:
         writer(tmp_path)
         os.chmod(tmp_path, 0o666 & ~_umask())
         os.replace(tmp_path, path)
-    except BaseException:
+    except BaseException as exc:
         tmp_path.unlink(missing_ok=True)
+        if isinstance(exc, OSError) and exc.errno is not None:  # disk full, quota, ...
+            raise InputError(f"cannot write {path}: {exc.strerror or exc}") from None
         raise
 
 
@@ -97,6 +102,11 @@ def run_shift(values: dict, ns) -> int:
         raise InputError("--local needs -o maps.tif (and/or --plot maps.png) for its output")
     ref = _squeeze(read_image(v["ref"]))
     mov = _squeeze(read_image(v["moving"]))
+    for path, img in ((v["ref"], ref), (v["moving"], mov)):
+        if "C" in img.axes:
+            raise InputError(f"{path} has {img.data.shape[img.axes.index('C')]} channels "
+                             f"(axes {img.axes}); shift finding needs single-channel images: "
+                             "split the channels and give one file per channel")
     if ref.data.ndim not in (2, 3) or mov.data.ndim not in (2, 3):
         raise InputError(f"images must be 2D or 3D stacks; got axes {ref.axes} and {mov.axes}")
     if ref.data.shape != mov.data.shape:
@@ -159,6 +169,9 @@ def run_drift(values: dict, ns) -> int:
         raise InputError("the drift table and the corrected stack need different file names")
     img = _squeeze(read_image(v["stack"]))
     data, axes = img.data, img.axes
+    if axes[-2:] != "YX":
+        raise InputError(f"{v['stack']} has axes {axes} (channels last, e.g. RGB); split the "
+                         "channels first")
     if data.ndim < 3:
         raise InputError(f"{v['stack']} is a single image (axes {axes}); give a time series "
                          "or z-stack")
