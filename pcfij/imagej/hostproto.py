@@ -235,7 +235,9 @@ def _ij_array(img: OutImage) -> tuple[np.ndarray, str]:
 
 
 def encode_outputs(outputs: Outputs, folder: str, prefix: str) -> dict:
-    """Outputs as JSON for the host; image pixels written to ``folder/prefix-K.raw``."""
+    """Outputs as JSON for the host; image pixels written to ``folder/prefix-K.raw``, numeric
+    table columns to ``folder/prefix-tT-cC.raw`` (little-endian float64, ``{"f64": path,
+    "n": rows}`` in the JSON)."""
     images = []
     for k, img in enumerate(outputs.images):
         arr, dtype = _ij_array(img)
@@ -251,11 +253,18 @@ def encode_outputs(outputs: Outputs, folder: str, prefix: str) -> dict:
                                "pd": cal.voxel_depth, "unit": cal.unit,
                                "fi": cal.frame_interval}})
     tables = []
-    for tab in outputs.tables:
+    for t, tab in enumerate(outputs.tables):
         cols = []
-        for name, values in tab.columns.items():
-            vals = [v.item() if isinstance(v, np.generic) else v for v in list(values)]
-            cols.append([str(name), vals])
+        for c, (name, values) in enumerate(tab.columns.items()):
+            arr = np.asarray(values)
+            if arr.ndim == 1 and arr.dtype.kind in "biuf" and arr.size:
+                # numbers: a float64 file the host maps (JSON would cost ~10 µs a value)
+                path = os.path.join(folder, f"{prefix}-t{t}-c{c}.raw")
+                arr.astype("<f8").tofile(path)
+                cols.append([str(name), {"f64": path, "n": int(arr.size)}])
+            else:
+                cols.append([str(name), [v.item() if isinstance(v, np.generic) else v
+                                         for v in list(values)]])
         tables.append({"title": tab.title, "columns": cols,
                        "labels": [str(x) for x in tab.labels] if tab.labels is not None
                        else None})

@@ -22,6 +22,7 @@ import java.awt.GraphicsEnvironment;
 import java.awt.Rectangle;
 import java.io.File;
 import java.io.IOException;
+import java.nio.ByteBuffer;
 import java.nio.MappedByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.StandardOpenOption;
@@ -70,7 +71,17 @@ public class Host implements PlugIn {
 
 	// ------------------------------------------------------------------ one call
 	@SuppressWarnings("unchecked")
+	private static final boolean DEBUG = System.getenv("PCFIJ_DEBUG") != null;
+
+	private static void tick(String what, long[] t) {
+		if (!DEBUG) return;
+		long now = System.nanoTime();
+		System.err.println("pcfij: " + what + " " + (now - t[0]) / 1000000.0 + " ms");
+		t[0] = now;
+	}
+
 	private void execute(String title, Worker w) throws HostException {
+		long[] t = {System.nanoTime()};
 		IJ.resetEscape();
 		String options = Macro.getOptions();
 		ImagePlus current = WindowManager.getCurrentImage();
@@ -82,6 +93,7 @@ public class Host implements PlugIn {
 		req.put("titles", titles);
 		w.send(req);
 		Map<String, Object> reply = await(w, -1, title);
+		tick("prepare", t);
 		Map<String, Object> spec = (Map<String, Object>) reply.get("spec");
 		title = (String) spec.get("title");
 		if (options != null) Macro.setOptions((String) reply.get("options"));
@@ -130,9 +142,9 @@ public class Host implements PlugIn {
 		for (Map<String, Object> f : fields) {
 			String kind = (String) f.get("kind"), name = (String) f.get("name");
 			if (kind.equals("image")) {
-				String t = gd.getNextChoice();
-				values.put(name, t);
-				images.put(name, NONE.equals(t) ? null : find(t, current));
+				String chosen = gd.getNextChoice();
+				values.put(name, chosen);
+				images.put(name, NONE.equals(chosen) ? null : find(chosen, current));
 			} else if (kind.equals("number")) {
 				double v = gd.getNextNumber();
 				if (Double.isNaN(v)) throw new HostException(f.get("key") + " must be a number");
@@ -145,6 +157,7 @@ public class Host implements PlugIn {
 				values.put(name, gd.getNextString());
 			}
 		}
+		tick("dialog", t);
 		if (options == null) remembered.put(title, new HashMap<String, Object>(values));
 		if (currentParam != null) {
 			if (current == null) throw new HostException("no image is open; open an image first");
@@ -166,10 +179,13 @@ public class Host implements PlugIn {
 		req.put("values", values);
 		req.put("images", descs);
 		IJ.showStatus(title + ": running");
+		tick("inputs", t);
 		w.send(req);
 		Map<String, Object> done = await(w, id, title);
+		tick("run", t);
 		if (done == null) return;  // canceled
 		show((Map<String, Object>) done.get("outputs"));
+		tick("show", t);
 		IJ.showStatus(title + ": done");
 	}
 
@@ -273,19 +289,24 @@ public class Host implements PlugIn {
 		int w = imp.getWidth(), h = imp.getHeight(), n = stack.getSize();
 		long planeBytes = (long) w * h * bpp;
 		try {
-			FileChannel ch = Worker.create(file, planeBytes * n);
+			FileChannel ch = FileChannel.open(file.toPath(), StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+				StandardOpenOption.TRUNCATE_EXISTING);
 			try {
-				int per = Worker.planesPerChunk(planeBytes, n);
+				// whole planes through one direct buffer: write() fills the shared file's
+				// pages in bulk (a mapping would fault them in one by one)
+				int per = Worker.planesPerBuffer(planeBytes, n);
+				ByteBuffer buf = Worker.buffer(per * planeBytes);
 				for (int first = 0; first < n; first += per) {
 					int count = Math.min(per, n - first);
-					MappedByteBuffer buf = Worker.map(ch, FileChannel.MapMode.READ_WRITE, first * planeBytes, count * planeBytes);
+					buf.clear();
 					for (int k = 0; k < count; k++) {
 						Object px = stack.getPixels(first + k + 1);
 						if (bpp == 1) buf.put((byte[]) px);
 						else if (bpp == 2) { buf.asShortBuffer().put((short[]) px); buf.position(buf.position() + (int) planeBytes); }
 						else { buf.asFloatBuffer().put((float[]) px); buf.position(buf.position() + (int) planeBytes); }
 					}
-					Worker.unmap(buf);
+					buf.flip();
+					while (buf.hasRemaining()) ch.write(buf);
 				}
 			} finally {
 				ch.close();
@@ -319,38 +340,54 @@ public class Host implements PlugIn {
 	// ------------------------------------------------------------------ outputs
 	@SuppressWarnings("unchecked")
 	private void show(Map<String, Object> out) throws HostException {
+		long[] t = {System.nanoTime()};
 		List<Map<String, Object>> tables = (List<Map<String, Object>>) (List<?>) out.get("tables");
 		Map<String, Object> results = null;
-		for (Map<String, Object> t : tables) {
-			if ("Results".equals(t.get("title"))) results = t;
-			else showTable(t);
+		for (Map<String, Object> tab : tables) {
+			if ("Results".equals(tab.get("title"))) results = tab;
+			else showTable(tab);
 		}
 		if (results != null) showTable(results);  // last: the active table afterwards
+		tick("  tables", t);
 		for (Map<String, Object> p : (List<Map<String, Object>>) (List<?>) out.get("plots")) showPlot(p);
+		tick("  plots", t);
 		for (Map<String, Object> d : (List<Map<String, Object>>) (List<?>) out.get("images")) readImage(d).show();
+		tick("  images", t);
 		for (Object line : (List<Object>) out.get("log")) IJ.log(String.valueOf(line));
 	}
 
 	@SuppressWarnings("unchecked")
-	private static void showTable(Map<String, Object> t) {
+	private static void showTable(Map<String, Object> t) throws HostException {
 		String title = (String) t.get("title");
 		ResultsTable rt = "Results".equals(title) ? ResultsTable.getResultsTable() : new ResultsTable();
 		rt.reset();
 		List<List<Object>> cols = (List<List<Object>>) (List<?>) t.get("columns");
 		List<Object> labels = (List<Object>) t.get("labels");
+		List<Object> data = new ArrayList<Object>();
 		int n = 0;
-		for (List<Object> c : cols) n = Math.max(n, ((List<Object>) c.get(1)).size());
-		for (int r = 0; r < n; r++) {
-			rt.incrementCounter();
-			if (labels != null && r < labels.size()) rt.addLabel(String.valueOf(labels.get(r)));
-			for (List<Object> c : cols) {
-				String name = (String) c.get(0);
-				List<Object> v = (List<Object>) c.get(1);
-				if (r >= v.size()) continue;
-				Object x = v.get(r);
-				if (x instanceof Number) rt.addValue(name, ((Number) x).doubleValue());
-				else if (x instanceof Boolean) rt.addValue(name, ((Boolean) x) ? 1 : 0);
-				else rt.addValue(name, x == null ? "" : String.valueOf(x));
+		for (List<Object> c : cols) {
+			Object v = c.get(1);
+			if (v instanceof Map) v = readDoubles((Map<String, Object>) v);
+			data.add(v);
+			n = Math.max(n, v instanceof double[] ? ((double[]) v).length : ((List<Object>) v).size());
+		}
+		for (int r = 0; r < n; r++) rt.incrementCounter();
+		if (labels != null) for (int r = 0; r < Math.min(n, labels.size()); r++) rt.setLabel(String.valueOf(labels.get(r)), r);
+		for (int k = 0; k < cols.size(); k++) {
+			String name = (String) cols.get(k).get(0);
+			Object v = data.get(k);
+			if (v instanceof double[]) {
+				double[] a = (double[]) v;
+				if (a.length == n) { rt.setValues(name, a); continue; }
+				for (int r = 0; r < a.length; r++) rt.setValue(name, r, a[r]);
+				continue;
+			}
+			List<Object> l = (List<Object>) v;
+			for (int r = 0; r < l.size(); r++) {
+				Object x = l.get(r);
+				if (x instanceof Number) rt.setValue(name, r, ((Number) x).doubleValue());
+				else if (x instanceof Boolean) rt.setValue(name, r, ((Boolean) x) ? 1 : 0);
+				else rt.setValue(name, r, x == null ? "" : String.valueOf(x));
 			}
 		}
 		rt.show(title);
@@ -362,6 +399,27 @@ public class Host implements PlugIn {
 			tw.getTextPanel().setResultsTable(rt);
 			tw.getTextPanel().updateDisplay();
 		}
+	}
+
+	/** A numeric table column from its shared file (little-endian float64). */
+	private static double[] readDoubles(Map<String, Object> d) throws HostException {
+		File file = new File((String) d.get("f64"));
+		int n = ((Number) d.get("n")).intValue();
+		double[] a = new double[n];
+		try {
+			FileChannel ch = FileChannel.open(file.toPath(), StandardOpenOption.READ);
+			try {
+				MappedByteBuffer buf = ch.map(FileChannel.MapMode.READ_ONLY, 0, 8L * n);
+				buf.order(java.nio.ByteOrder.LITTLE_ENDIAN).asDoubleBuffer().get(a);
+				Worker.unmap(buf);
+			} finally {
+				ch.close();
+				file.delete();
+			}
+		} catch (IOException e) {
+			throw new HostException("cannot read a result table from shared memory: " + e.getMessage());
+		}
+		return a;
 	}
 
 	@SuppressWarnings("unchecked")
@@ -416,10 +474,14 @@ public class Host implements PlugIn {
 		try {
 			FileChannel ch = FileChannel.open(file.toPath(), StandardOpenOption.READ);
 			try {
-				int per = Worker.planesPerChunk(planeBytes, n);
+				int per = Worker.planesPerBuffer(planeBytes, n);
+				ByteBuffer buf = Worker.buffer(per * planeBytes);
 				for (int first = 0; first < n; first += per) {
 					int count = Math.min(per, n - first);
-					MappedByteBuffer buf = Worker.map(ch, FileChannel.MapMode.READ_ONLY, first * planeBytes, count * planeBytes);
+					buf.clear();
+					buf.limit((int) (count * planeBytes));
+					while (buf.hasRemaining()) if (ch.read(buf) < 0) throw new IOException("the result file is short");
+					buf.flip();
 					for (int k = 0; k < count; k++) {
 						Object px;
 						if (bpp == 1) { byte[] a = new byte[w * h]; buf.get(a); px = a; }
@@ -428,7 +490,6 @@ public class Host implements PlugIn {
 						int i = first + k;
 						stack.addSlice(labels != null && i < labels.size() ? String.valueOf(labels.get(i)) : null, px);
 					}
-					Worker.unmap(buf);
 				}
 			} finally {
 				ch.close();
