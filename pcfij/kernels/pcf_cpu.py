@@ -9,7 +9,7 @@ import numpy as np
 import scipy.fft
 from threadpoolctl import threadpool_limits
 
-from pcfij.kernels.pcf_plan import OffsetClass, pair_rows
+from pcfij.kernels.pcf_plan import OffsetClass, tile_pairs
 
 #: centre pixels per batch: BLOCK_ROWS x BLOCK_COLS (all their pairs form one batch)
 BLOCK_ROWS, BLOCK_COLS = 8, 16
@@ -257,13 +257,11 @@ def ipcf_tile(
     pts_rev = np.zeros((ncls, maxp), np.int64)
     nfwd = np.array([len(c.forward) for c in classes], np.int64)
     nrev = np.array([len(c.reverse) for c in classes], np.int64)
-    parts = []
     for ci, cls in enumerate(classes):
         pts_fwd[ci, : nfwd[ci]] = cls.forward
         pts_rev[ci, : nrev[ci]] = cls.reverse
-        centre, neighbour, out_fwd, out_rev = pair_rows(height, width, radius, cls, centre_ok)
-        parts.append((centre, neighbour, out_fwd, out_rev, np.full(centre.size, ci, np.int64)))
-    centre, neighbour, out_fwd, out_rev, cls_idx = (np.concatenate(x) for x in zip(*parts))
+    centre, neighbour, out_fwd, out_rev, cls_idx = tile_pairs(height, width, radius, classes,
+                                                              centre_ok)
     key = (centre // width) // BLOCK_ROWS * (width // BLOCK_COLS + 1) + (
         centre % width) // BLOCK_COLS
     order = np.argsort(key, kind="stable")
@@ -303,26 +301,57 @@ def ipcf_tile(
 
 
 class TileKernel:
-    """The CPU ipCF of one tile at a time, with one spectra buffer for all tiles of a call.
+    """The CPU ipCF of an image, one tile at a time, with buffers reused across tiles.
 
     Parameters
     ----------
     backend : Backend
         The CPU back-end (:func:`pcfij.kernels.get_backend`).
+    source : ndarray
+        The input: frames ``(T, H, W)`` (read in place, also as a strided view), or
+        pixel-major rows ``(H * W, T')`` (as from ``correct_bleaching(layout="pixels")``).
+    ntimes : int
+        Frames per trace (the first ``ntimes`` of each).
     max_pixels : int
         Largest tile, halo included, in pixels.
-    ntimes : int
-        Frames per trace.
+    image_shape : (int, int)
+        ``(H, W)`` of the image.
 
-    Calling it with the arguments of :func:`ipcf_tile` (but ``spec_out``) computes a tile;
-    fresh spectra pages per tile would cost page faults.
+    :meth:`load` reads a tile's traces; calling the kernel then computes that tile. One
+    traces and one spectra buffer serve all tiles (fresh pages would cost page faults).
     """
 
-    def __init__(self, backend, max_pixels: int, ntimes: int) -> None:
+    def __init__(self, backend, source: np.ndarray, ntimes: int, max_pixels: int,
+                 image_shape: tuple[int, int]) -> None:
         self.backend = backend
-        self.spec = np.empty((max_pixels, ntimes // 2 + 1), np.complex64)
+        self.source = source
+        self.ntimes = int(ntimes)
+        self.width = int(image_shape[1])
+        self.traces_buf = np.empty((max_pixels, self.ntimes), np.float32)
+        self.spec = np.empty((max_pixels, self.ntimes // 2 + 1), np.complex64)
+        self.traces = self.traces_buf[:0]
 
-    def __call__(self, traces, inv_means, height, width, radius, classes, npoints, wr, wi,
+    def load(self, y0: int, x0: int, height: int, width: int) -> np.ndarray:
+        """Read the mean-subtracted traces of the tile ``[y0:y0+height, x0:x0+width]``.
+
+        Returns
+        -------
+        ndarray of float64, shape (height * width,)
+            The trace means (row-major pixel order).
+        """
+        out = self.traces_buf[: height * width]
+        if self.source.ndim == 3:
+            tile = self.source[: self.ntimes, y0 : y0 + height, x0 : x0 + width]
+            means = mean_subtracted_traces(tile, out)  # reads the strided tile in place
+        else:
+            pix = (np.arange(y0, y0 + height)[:, None] * self.width
+                   + np.arange(x0, x0 + width)[None, :]).ravel()
+            means = mean_subtracted_rows(self.source, pix, self.ntimes, out)
+        self.traces = out
+        return means
+
+    def __call__(self, inv_means, height, width, radius, classes, npoints, wr, wi,
                  centre_ok, smooth, progress=None) -> np.ndarray:
-        return ipcf_tile(traces, inv_means, height, width, radius, classes, npoints, wr, wi,
-                         centre_ok, smooth, progress, spec_out=self.spec[: height * width])
+        """:func:`ipcf_tile` of the loaded tile (arguments as there)."""
+        return ipcf_tile(self.traces, inv_means, height, width, radius, classes, npoints, wr,
+                         wi, centre_ok, smooth, progress, spec_out=self.spec[: height * width])

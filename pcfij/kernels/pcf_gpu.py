@@ -1,21 +1,31 @@
 """GPU (CuPy) path of the fast ipCF algorithm; mirrors :mod:`pcfij.kernels.pcf_cpu`.
 
-Written against a :class:`~pcfij.kernels.backend.Backend` (CuPy on the GPU): FFTs (cuFFT),
-gathers and elementwise products, the binning matrix products (cuBLAS), normalisation,
-smoothing and scatter are whole-batch array operations. The pair lists, weights and output
-placement come from :mod:`pcfij.kernels.pcf_plan` (host side, shared with the CPU path).
-Because nothing here is CuPy-specific, the tests run the very same code with
-``GpuBackend(xp=numpy)`` on machines without a GPU.
+Written against a :class:`~pcfij.kernels.backend.Backend` (CuPy on the GPU); nothing here is
+CuPy-specific, so the tests run the very same code with ``GpuBackend(xp=numpy)`` on
+machines without a GPU. Per image and tile:
+
+* the input goes to the device once (when it fits in a quarter of the free device memory;
+  else tile by tile) and each tile's mean-subtracted float32 traces are made there;
+* one real FFT of all the tile's traces (cuFFT);
+* the pairs of all offset classes (:mod:`pcfij.kernels.pcf_plan`, host side, shared with
+  the CPU path) in batches: two gathers and one product give the cross spectra
+  ``X = B conj(A)``; one complex matrix product ``X @ [W | conj(W)]`` with
+  ``W = wr + i wi`` gives both directions' bin averages at once (``Re(X W)`` is the forward
+  curve, ``Re(X conj(W))`` the reverse one; cuBLAS);
+* normalisation by the means, the tutorial's smoothing as one small matrix product (it is
+  linear), and one scatter of all curves into the result.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from pcfij.kernels.pcf_plan import OffsetClass, pair_rows
+from pcfij.kernels.pcf_plan import OffsetClass, curve_targets, tile_pairs
 
-#: pairs per batch on the GPU (scratch: about CHUNK * (T/2+1) * 24 bytes)
-CHUNK = 2048
+#: device scratch bytes per batch of pairs (two gathered spectra and their product)
+BATCH_BYTES = 1 << 30
+#: fraction of the free device memory the whole input may take to be uploaded at once
+UPLOAD_FRACTION = 0.25
 
 
 def smooth_rows(xp, c):
@@ -31,9 +41,21 @@ def smooth_rows(xp, c):
     return c
 
 
+def smoothing_matrix(nbins: int) -> np.ndarray:
+    """``R`` (nbins, nbins) float64 with ``curves @ R == smooth_rows(curves)`` (identity if
+    fewer than 2 bins): the smoothing is linear, so it is one matrix product on the GPU."""
+    return smooth_rows(np, np.eye(nbins))
+
+
+def batch_pairs(ntimes: int) -> int:
+    """Pairs per batch: :data:`BATCH_BYTES` over three complex64 spectra per pair."""
+    per_pair = 3 * (ntimes // 2 + 1) * 8
+    return int(min(1 << 16, max(256, BATCH_BYTES // per_pair)))
+
+
 def ipcf_tile(
     backend,
-    traces: np.ndarray,
+    traces,
     inv_means: np.ndarray,
     height: int,
     width: int,
@@ -46,57 +68,104 @@ def ipcf_tile(
     smooth: bool,
     progress=None,
 ) -> np.ndarray:
-    """Compute one tile's ipCF on ``backend``; the other arguments as
-    :func:`pcfij.kernels.pcf_cpu.ipcf_tile`. Returns a host (NumPy) array."""
+    """Compute one tile's ipCF on ``backend``.
+
+    Parameters
+    ----------
+    traces : device array, shape (height * width, T), float32
+        Mean-subtracted traces of the tile (on ``backend``), row-major pixel order.
+    Others
+        As :func:`pcfij.kernels.pcf_cpu.ipcf_tile`.
+
+    Returns
+    -------
+    ndarray, shape (height - 2r, width - 2r, npoints, nbins), float32 (host)
+    """
     xp = backend.xp
     nbins = wr.shape[1]
     oh, ow = height - 2 * radius, width - 2 * radius
     ntimes = traces.shape[1]
-    result = xp.full((oh * ow, npoints, nbins), xp.nan, dtype=xp.float32)
-    spec = backend.rfft(backend.asarray(traces, dtype=xp.float32), axis=1)
-    wr_d = xp.asarray(wr, dtype=xp.float32)
-    wi_d = xp.asarray(wi, dtype=xp.float32)
-    inv_d = xp.asarray(np.asarray(inv_means, np.float64))
-    for cls in classes:
-        centre, neighbour, out_fwd, out_rev = pair_rows(height, width, radius, cls, centre_ok)
-        for s in range(0, centre.size, CHUNK):
-            e = min(s + CHUNK, centre.size)
-            c_d = xp.asarray(centre[s:e])
-            n_d = xp.asarray(neighbour[s:e])
-            cross = spec[n_d] * xp.conj(spec[c_d])  # X = B conj(A), (m, T/2+1)
-            a = (xp.ascontiguousarray(cross.real, dtype=xp.float32) @ wr_d).astype(xp.float64)
-            b = (xp.ascontiguousarray(cross.imag, dtype=xp.float32) @ wi_d).astype(xp.float64)
-            del cross
-            norm = (inv_d[c_d] * inv_d[n_d] / ntimes)[:, None]
-            for sign, dst_host, points in ((-1.0, out_fwd[s:e], cls.forward),
-                                           (1.0, out_rev[s:e], cls.reverse)):
-                if not points:
-                    continue
-                keep = np.nonzero(dst_host >= 0)[0]
-                if keep.size == 0:
-                    continue
-                keep_d = xp.asarray(keep)
-                curves = (a[keep_d] + sign * b[keep_d]) * norm[keep_d]
-                if smooth:
-                    smooth_rows(xp, curves)
-                dst = xp.asarray(dst_host[keep])
-                curves = curves.astype(xp.float32)
-                for i in points:
-                    result[dst, i] = curves
-            if progress is not None:
-                progress(int((out_fwd[s:e] >= 0).sum()) * len(cls.forward)
-                         + int((out_rev[s:e] >= 0).sum()) * len(cls.reverse))
+    result = xp.full((oh * ow * npoints, nbins), xp.nan, dtype=xp.float32)
+    spec = backend.rfft(traces, axis=1)  # complex64 (pixels, T/2+1)
+    w = (np.asarray(wr, np.float64) + 1j * np.asarray(wi, np.float64)).astype(np.complex64)
+    w_both = backend.asarray(np.concatenate([w, w.conj()], axis=1))  # (F, 2 nbins)
+    smat = backend.asarray(smoothing_matrix(nbins)) if smooth else None
+    inv = np.asarray(inv_means, np.float64)
+
+    centre, neighbour, out_fwd, out_rev, cls_idx = tile_pairs(height, width, radius, classes,
+                                                              centre_ok)
+    norm = inv[centre] * inv[neighbour] / ntimes
+    fwd_pair, fwd_row = curve_targets(out_fwd, cls_idx, [c.forward for c in classes], npoints)
+    rev_pair, rev_row = curve_targets(out_rev, cls_idx, [c.reverse for c in classes], npoints)
+    step = batch_pairs(ntimes)
+    for s in range(0, centre.size, step):
+        e = min(s + step, centre.size)
+        c_d = backend.asarray(centre[s:e])
+        n_d = backend.asarray(neighbour[s:e])
+        cross = spec[n_d]
+        cross *= xp.conj(spec[c_d])  # X = B conj(A), (m, F)
+        both = (cross @ w_both).real.astype(xp.float64)  # (m, 2 nbins): forward | reverse
+        del cross
+        both *= backend.asarray(norm[s:e])[:, None]
+        done = 0
+        for half, pair, row in ((0, fwd_pair, fwd_row), (1, rev_pair, rev_row)):
+            lo, hi = np.searchsorted(pair, [s, e])
+            if hi == lo:
+                continue
+            curves = both[:, half * nbins : (half + 1) * nbins]
+            if smat is not None:
+                curves = curves @ smat
+            src = backend.asarray(pair[lo:hi] - s)
+            result[backend.asarray(row[lo:hi])] = curves[src].astype(xp.float32)
+            done += int(hi - lo)
+        if progress is not None:
+            progress(done)
     return backend.to_host(result.reshape(oh, ow, npoints, nbins))
 
 
 class TileKernel:
-    """The GPU ipCF of one tile at a time (same interface as
-    :class:`pcfij.kernels.pcf_cpu.TileKernel`); device memory comes from CuPy's pool."""
+    """The GPU ipCF of an image, one tile at a time (interface of
+    :class:`pcfij.kernels.pcf_cpu.TileKernel`).
 
-    def __init__(self, backend, max_pixels: int, ntimes: int) -> None:
+    The whole input is copied to the device once when it takes at most
+    :data:`UPLOAD_FRACTION` of the free device memory; otherwise each tile (with its halo)
+    is copied when loaded. Traces are made on the device: means summed in float64, traces
+    ``float32(sample - mean)`` as on the CPU.
+    """
+
+    def __init__(self, backend, source: np.ndarray, ntimes: int, max_pixels: int,
+                 image_shape: tuple[int, int]) -> None:
         self.backend = backend
+        self.ntimes = int(ntimes)
+        self.width = int(image_shape[1])
+        frames = source[: self.ntimes] if source.ndim == 3 else source
+        fits = frames.nbytes <= UPLOAD_FRACTION * backend.memory().free
+        self.source = backend.asarray(frames) if fits else frames
+        self.traces = None
 
-    def __call__(self, traces, inv_means, height, width, radius, classes, npoints, wr, wi,
+    def load(self, y0: int, x0: int, height: int, width: int) -> np.ndarray:
+        """Make the tile's mean-subtracted traces on the device; return the means (host,
+        float64, shape (height * width,))."""
+        be, xp = self.backend, self.backend.xp
+        if self.source.ndim == 3:
+            tile = be.asarray(self.source[:, y0 : y0 + height, x0 : x0 + width])
+            rows = tile.reshape(self.ntimes, height * width).T  # (pixels, T) view
+        else:
+            pix = (np.arange(y0, y0 + height)[:, None] * self.width
+                   + np.arange(x0, x0 + width)[None, :]).ravel()
+            if isinstance(self.source, np.ndarray) and xp is not np:  # host rows
+                rows = be.asarray(self.source[pix, : self.ntimes])
+            else:
+                rows = self.source[be.asarray(pix), : self.ntimes]
+        samples = rows.astype(xp.float64)
+        means = samples.sum(axis=1) / self.ntimes
+        samples -= means[:, None]
+        self.traces = xp.ascontiguousarray(samples, dtype=xp.float32)
+        del samples
+        return be.to_host(means)
+
+    def __call__(self, inv_means, height, width, radius, classes, npoints, wr, wi,
                  centre_ok, smooth, progress=None) -> np.ndarray:
-        return ipcf_tile(self.backend, traces, inv_means, height, width, radius, classes,
-                         npoints, wr, wi, centre_ok, smooth, progress)
+        """:func:`ipcf_tile` of the loaded tile."""
+        return ipcf_tile(self.backend, self.traces, inv_means, height, width, radius,
+                         classes, npoints, wr, wi, centre_ok, smooth, progress)

@@ -199,3 +199,54 @@ def pair_rows(
     out_rev = np.where(rev[use], (qy - r) * ow + (qx - r), -1).astype(np.int64)
     del oh
     return centre, neighbour, out_fwd, out_rev
+
+
+def tile_pairs(
+    height: int, width: int, radius: int, classes: list[OffsetClass],
+    centre_ok: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`pair_rows` of every offset class of a tile, concatenated class by class.
+
+    Returns
+    -------
+    centre, neighbour, out_fwd, out_rev : ndarray of int64, shape (npairs,)
+        As from :func:`pair_rows`.
+    cls_idx : ndarray of int64, shape (npairs,)
+        Index into ``classes`` of each pair's offset class.
+    """
+    parts = []
+    for ci, cls in enumerate(classes):
+        centre, neighbour, out_fwd, out_rev = pair_rows(height, width, radius, cls, centre_ok)
+        parts.append((centre, neighbour, out_fwd, out_rev, np.full(centre.size, ci, np.int64)))
+    return tuple(np.concatenate(x) for x in zip(*parts))
+
+
+def curve_targets(
+    out: np.ndarray, cls_idx: np.ndarray, points: list[tuple[int, ...]], npoints: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Where each pair's curve goes in the flat ``(pixels * npoints, nbins)`` result.
+
+    Parameters
+    ----------
+    out : ndarray of int64, shape (npairs,)
+        Result pixel of each pair's curve (``out_fwd`` or ``out_rev``), -1 for none.
+    cls_idx : ndarray of int64, shape (npairs,)
+        Offset class of each pair.
+    points : list of tuple of int
+        Per class, the circle points the curve fills (``forward`` or ``reverse``).
+
+    Returns
+    -------
+    pair, row : ndarray of int64
+        One entry per (pair, circle point) to fill, ordered by pair: the curve of pair
+        ``pair[j]`` goes to row ``row[j] = out * npoints + point`` of the flat result.
+    """
+    counts = np.array([len(p) for p in points], np.int64)[cls_idx] * (out >= 0)
+    pair = np.repeat(np.arange(out.size, dtype=np.int64), counts)
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    nth = np.arange(pair.size, dtype=np.int64) - np.repeat(starts, counts)
+    table = np.zeros((len(points), max(1, max(len(p) for p in points))), np.int64)
+    for c, pts in enumerate(points):
+        table[c, : len(pts)] = pts
+    row = out[pair] * npoints + table[cls_idx[pair], nth]
+    return pair, row

@@ -167,25 +167,18 @@ def ipcf(
     tile = ipcf_tile_size(ntimes, radius, memory_budget)
     report, close = _progress(progress, oh * ow * npoints)
     zero = np.zeros((oh, ow), bool)
-    # one traces buffer (and, on the CPU, one spectra buffer) for all tiles: fresh pages
-    # cost page faults
+    # the kernel object keeps its buffers (CPU) or the uploaded input (GPU) for all tiles
     qmax = (min(tile, oh) + 2 * radius) * (min(tile, ow) + 2 * radius)
-    traces_buf = np.empty((qmax, ntimes), np.float32)
     kernels = pcf_gpu if backend.is_gpu else pcf_cpu
-    tile_kernel = kernels.TileKernel(backend, qmax, ntimes)
+    tile_kernel = kernels.TileKernel(backend, arr if rows is None else rows, ntimes, qmax,
+                                     (height, width))
     try:
         for y0 in range(0, oh, tile):
             y1 = min(oh, y0 + tile)
             for x0 in range(0, ow, tile):
                 x1 = min(ow, x0 + tile)
                 bh, bw = y1 - y0 + 2 * radius, x1 - x0 + 2 * radius
-                traces = traces_buf[: bh * bw]
-                if rows is None:
-                    means = _traces(arr[:, y0 : y0 + bh, x0 : x0 + bw], traces)
-                else:
-                    pix = (np.arange(y0, y0 + bh)[:, None] * width
-                           + np.arange(x0, x0 + bw)[None, :]).ravel()
-                    means = _traces_from_rows(rows, pix, ntimes, traces)
+                means = tile_kernel.load(y0, x0, bh, bw)
                 with np.errstate(divide="ignore"):
                     inv = np.where(means != 0.0, 1.0 / np.where(means != 0.0, means, 1.0), np.nan)
                 centre_ok = None
@@ -194,7 +187,7 @@ def ipcf(
                 zmap = (means == 0.0).reshape(bh, bw)
                 zero[y0:y1, x0:x1] = zmap[radius:-radius, radius:-radius]
                 result[y0:y1, x0:x1] = tile_kernel(
-                    traces, inv, bh, bw, radius, classes, npoints, wr,
+                    inv, bh, bw, radius, classes, npoints, wr,
                     wi, centre_ok, values["smooth"], report,
                 )
     finally:
@@ -252,20 +245,6 @@ def _check_mask(mask, shape) -> np.ndarray | None:
             raise InputTypeError(f"mask must be boolean or numeric; got {m.dtype}")
         m = m != 0
     return m
-
-
-def _traces(tile: np.ndarray, out: np.ndarray) -> np.ndarray:
-    """Write mean-subtracted float32 traces (npixels, T) into ``out``; return the means."""
-    from pcfij.kernels.pcf_cpu import mean_subtracted_traces
-
-    return mean_subtracted_traces(tile, out)  # reads the strided tile in place
-
-
-def _traces_from_rows(rows: np.ndarray, pix: np.ndarray, ntimes: int, out: np.ndarray):
-    """Mean-subtracted float32 traces of pixel-major ``rows`` into ``out``; return the means."""
-    from pcfij.kernels.pcf_cpu import mean_subtracted_rows
-
-    return mean_subtracted_rows(rows, pix, ntimes, out)
 
 
 def _progress(progress, total: int):
