@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from pcfij.errors import InputError
-from pcfij.io.rows import pread_range
+from pcfij.io.rows import hint_ranges, pread_range
 
 TIFF_SUFFIXES = (".tif", ".tiff", ".btf", ".tf8", ".tf2")
 
@@ -376,6 +376,14 @@ class TiffFolderArray:
         buffer and only the block's columns are copied (bad files: as :meth:`_frame_rows`).
         """
         buf = bytearray((y1 - y0) * self.shape[2] * 8)
+        w = self.shape[2]
+        hint_ranges(
+            (os.path.join(self.folder, self._files[t]),
+             self._offsets[t] + y0 * w * np.dtype(self._dtypes[t]).itemsize,
+             (y1 - y0) * w * np.dtype(self._dtypes[t]).itemsize)
+            for t in range(t0, t0 + out.shape[0])
+            if self._files[t] is not None and self._offsets[t] >= 0
+        )
         for i in range(out.shape[0]):
             out[i] = self._frame_rows(t0 + i, y0, y1, buf)[:, x0:x1]
 
