@@ -124,6 +124,8 @@ class Backend:
     name: str = ""
     xp: ModuleType
     fft: ModuleType
+    #: extra keyword arguments of every FFT call (the CPU's ``workers``)
+    _fft_kw: dict = {}
 
     @property
     def is_gpu(self) -> bool:
@@ -154,8 +156,6 @@ class Backend:
     def ifftn(self, x, axes):
         """Inverse complex FFT over ``axes``; ``x`` may be overwritten."""
         return self.fft.ifftn(x, axes=axes, overwrite_x=True, **self._fft_kw)
-
-    _fft_kw: dict = {}
 
     def memory(self) -> MemoryInfo:
         """Free and total memory of the device (bytes)."""
