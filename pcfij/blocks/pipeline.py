@@ -311,18 +311,32 @@ def _run_distributed(client, jobs, on_done, run_id: str) -> None:
 
 
 class _MemoryGate:
-    """Bytes held by band data; the reader waits until its next piece fits ``cap``."""
+    """Bytes held by band data; the reader waits until its next piece fits ``cap`` and the
+    process's measured anonymous memory plus the piece stays within ``hard`` (the limit:
+    the model of the computation's memory is an estimate, the measurement is not)."""
 
-    def __init__(self, cap: int):
+    def __init__(self, cap: int, hard: int | None = None):
         self.cap = cap
+        self.hard = hard
         self.used = 0
         self.stop = False
+        self.idle = False  # the computing thread waits for the reader: nothing will be freed
         self.cond = threading.Condition()
+
+    def _fits(self, n: int) -> bool:
+        if self.used + n > self.cap:
+            return False
+        return self.hard is None or self.idle or anonymous_rss() + n <= self.hard
+
+    def set_idle(self, idle: bool) -> None:
+        with self.cond:
+            self.idle = idle
+            self.cond.notify_all()
 
     def acquire(self, n: int, force: bool = False) -> bool:
         with self.cond:
-            while not force and not self.stop and self.used > 0 and self.used + n > self.cap:
-                self.cond.wait(0.5)
+            while not force and not self.stop and self.used > 0 and not self._fits(n):
+                self.cond.wait(0.2)
             self.used += n
             return not self.stop
 
@@ -365,7 +379,7 @@ def _run_bands(prep: Prepared, jobs: list[dict], on_done, stats: dict) -> None:
         bands.append(_Band(j, row, (y0, y1), start))
         prev = j
     compute = plan.block_bytes - plan.band_bytes
-    gate = _MemoryGate(max(prep.budget - compute, plan.band_bytes, 1))
+    gate = _MemoryGate(max(prep.budget - compute, plan.band_bytes, 1), prep.limit - RESERVE)
     errors: list[BaseException] = []
     reader = row_reader(series)
 
@@ -409,8 +423,10 @@ def _run_bands(prep: Prepared, jobs: list[dict], on_done, stats: dict) -> None:
     halos: dict[int, np.ndarray] = {}
     try:
         for k, band in enumerate(bands):
+            gate.set_idle(True)
             while not band.ready.wait(0.5):
                 pass
+            gate.set_idle(False)
             if errors:
                 raise errors[0]
             nxt = bands[k + 1] if k + 1 < len(bands) else None
