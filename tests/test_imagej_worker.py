@@ -137,9 +137,10 @@ def test_pcf_run_progress_and_outputs(worker, tmp_path):
     out = _read_out(img)                                   # (T=bin, Z=point, C, y, x)
     np.testing.assert_array_equal(out[:, :, 0], ref.transpose(3, 2, 0, 1))
     tables = {t["title"]: dict(t["columns"]) for t in m["outputs"]["tables"]}
+    res = {k: np.fromfile(v["f64"], "<f8") for k, v in tables["Results"].items()}
+    assert all(len(v) == ref.shape[3] for v in res.values())
     # frame interval 20 ms -> delays in seconds
-    np.testing.assert_allclose(np.array(tables["Results"]["Delay (s)"]),
-                               np.array(tables["Results"]["Delay (frames)"]) * 0.02)
+    np.testing.assert_allclose(res["Delay (s)"], res["Delay (frames)"] * 0.02)
     assert (tmp_path / "in-data.raw").exists()  # inputs are the host's to delete
 
 
