@@ -233,3 +233,19 @@ def test_cli_drift_warns_on_stderr_and_marks_the_table(img64, tmp_path):
     assert [r["at_margin"] for r in rows] == ["0", "0", "0", "1", "1", "0"]
     proc = pcfij("shift", "s.tif", "s.tif", cwd=tmp_path)  # same stack: no warning
     assert proc.returncode == 0 and proc.stderr == ""
+
+
+# ------------------------------------------------------------------ 6: InputError, not bugs
+@pytest.mark.parametrize("kwargs, phrase", [
+    (dict(size="x"), "size must be a whole number"),
+    (dict(size=0), "size must be at least 1"),
+    (dict(ncore="two"), "ncore must be a whole number"),
+    (dict(ncore=0), "ncore must be at least 1"),
+])
+def test_bad_numbers_are_input_errors(img64, kwargs, phrase):
+    """Bad values of numeric arguments are InputErrors (were bare ValueErrors from int())."""
+    with pytest.raises(InputError, match=phrase):
+        S.find_local_shifts(img64, img64, win_size=7, margin=3, **kwargs)
+    if "size" in kwargs:
+        with pytest.raises(InputError, match=phrase):
+            S.locate_peak(img64, **kwargs)

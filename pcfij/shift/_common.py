@@ -22,6 +22,30 @@ def method_code(method: str) -> int:
         raise InputError(f"method must be 'diff' or 'poly_fit'; got {method!r}") from None
 
 
+def peak_window(code: int, size) -> int:
+    """The sub-pixel window for method ``code`` and the user's ``size`` (checked)."""
+    try:
+        n = int(size)
+    except (TypeError, ValueError):
+        raise InputError(f"size must be a whole number; got {size!r}") from None
+    if n < 1:
+        raise InputError(f"size must be at least 1; got {size!r}")
+    return cpu.peak_size(code, n)
+
+
+def check_ncore(ncore) -> int | None:
+    """``ncore`` as an int >= 1, or None (all cores)."""
+    if ncore is None:
+        return None
+    try:
+        n = int(ncore)
+    except (TypeError, ValueError):
+        raise InputError(f"ncore must be a whole number or None; got {ncore!r}") from None
+    if n < 1:
+        raise InputError(f"ncore must be at least 1; got {ncore!r}")
+    return n
+
+
 def check_dim(dim) -> int:
     if dim not in (1, 2):
         raise InputError(f"dim must be 1 or 2; got {dim!r}")

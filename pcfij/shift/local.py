@@ -11,12 +11,14 @@ from pcfij.shift._common import (
     check_array,
     check_dim,
     check_margin,
+    check_ncore,
     check_window_fits,
     chunk_count,
     device_mode,
     global_stats,
     method_code,
     odd_win,
+    peak_window,
     same_shape,
     split_rows,
     standardize,
@@ -89,7 +91,8 @@ def find_local_shifts(ref_mat, mat, dim=1, win_size=7, margin=10, method="diff",
     win = odd_win(win_size)
     margin = check_margin(margin)
     code = method_code(method)
-    eff = cpu.peak_size(code, size)
+    ncore = check_ncore(ncore)
+    eff = peak_window(code, size)
     p1, p2 = cpu.poly_tables(eff)
     e = win // 2 + margin
     opts = dict(win=win, margin=margin, code=code, size=eff, p1=p1, p2=p2, mode=mode,

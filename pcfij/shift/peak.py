@@ -8,7 +8,13 @@ import numpy as np
 
 from pcfij.errors import InputError
 from pcfij.kernels import shift_cpu as cpu
-from pcfij.shift._common import check_array, check_dim, check_finite, method_code
+from pcfij.shift._common import (
+    check_array,
+    check_dim,
+    check_finite,
+    method_code,
+    peak_window,
+)
 
 
 def locate_peak(mat, sub_pixel=True, method="diff", dim=2, size=3, max_peak=True):
@@ -47,7 +53,7 @@ def locate_peak(mat, sub_pixel=True, method="diff", dim=2, size=3, max_peak=True
         raise InputError("mat is empty")
     if not max_peak:
         m = m.max() - m
-    eff = cpu.peak_size(code, size)
+    eff = peak_window(code, size)
     if code == cpu.POLY and int(size) > 9:
         warnings.warn("size is clipped to 9 for the poly_fit method", RuntimeWarning,
                       stacklevel=2)

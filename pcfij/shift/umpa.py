@@ -20,11 +20,13 @@ from pcfij.shift._common import (
     as_f64,
     check_array,
     check_margin,
+    check_ncore,
     check_window_fits,
     chunk_count,
     device_mode,
     method_code,
     odd_win,
+    peak_window,
     same_shape,
     split_rows,
     xp_for,
@@ -91,7 +93,8 @@ def find_local_shifts_umpa(ref_mat, mat, win_size=7, margin=10, method="diff", s
     win = odd_win(win_size)
     margin = check_margin(margin)
     code = method_code(method)
-    eff = cpu.peak_size(code, size)
+    ncore = check_ncore(ncore)
+    eff = peak_window(code, size)
     p1, p2 = cpu.poly_tables(eff)
     depth, h, w = ref_mat.shape
     e = margin + win // 2
