@@ -68,6 +68,10 @@ def _times(y, x):
     return y
 
 
+#: scratch bytes per slab / block of the plugin's contribution FFTs
+_BLOCK_BYTES = 1 << 21
+
+
 def _mirror(i: np.ndarray, n: int) -> np.ndarray:
     """imglib2's single-mirror index: ... 2 1 | 0 1 .. n-1 | n-2 n-3 ..."""
     if n == 1:
@@ -104,7 +108,7 @@ def _other_axes(spec, lengths, *, inverse: bool, workers: int) -> None:
 
     axes = tuple(range(spec.ndim - 1))
     outer = int(np.prod(lengths[:-1]))
-    cols = max(1, (1 << 24) // (8 * outer))
+    cols = max(1, _BLOCK_BYTES // (8 * outer))
     fn = scipy.fft.ifftn if inverse else scipy.fft.fftn
     for c0 in range(0, spec.shape[-1], cols):
         blk = slice(c0, min(c0 + cols, spec.shape[-1]))
@@ -137,7 +141,7 @@ def mirror_contribution_images(g: np.ndarray, source_a, source_b, out1: np.ndarr
     ext = tuple(n + 2 * p for n, p in zip(shape, pad))
     lengths = tuple(scipy.fft.next_fast_len(m, real=(i == nd - 1)) for i, m in enumerate(ext))
     inner = int(np.prod(lengths[1:]))
-    rows = max(1, (1 << 24) // (4 * inner))
+    rows = max(1, _BLOCK_BYTES // (8 * inner))
 
     # kernel: shift s = j - n // 2 stored at index s mod L (all axes)
     kidx = [np.mod(np.arange(n) - n // 2, length) for n, length in zip(shape, lengths)]
@@ -159,11 +163,10 @@ def mirror_contribution_images(g: np.ndarray, source_a, source_b, out1: np.ndarr
             return sub[(slice(None),) + np.ix_(*midx[1:])]
 
         fe = _spectrum(e_rows, ext[0], lengths, lambda s0, s1: slice(s0, s1), workers, rows)
-        del img
-        if conj:
-            np.multiply(fe, np.conj(fg), out=fe)
-        else:
-            fe *= fg
+        del img, e_rows
+        for r0 in range(0, fe.shape[0], rows):  # in blocks: no full-size temporaries
+            blk = slice(r0, r0 + rows)
+            fe[blk] *= np.conj(fg[blk]) if conj else fg[blk]
         _other_axes(fe, lengths, inverse=True, workers=workers)
         # circular result index u = y + pad (both operations), last axis by inverse real FFT
         take = tuple(slice(p, p + n) for p, n in zip(pad[1:-1], shape[1:-1]))
@@ -175,4 +178,4 @@ def mirror_contribution_images(g: np.ndarray, source_a, source_b, out1: np.ndarr
             res[sl] = y[..., pad[-1]:pad[-1] + shape[-1]]
             del y
             res[sl] *= np.asarray(partner(sl), dtype=np.float32)
-        del fe
+        del fe, blk  # the view would keep this spectrum alive during the next one
