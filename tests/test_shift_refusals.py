@@ -249,3 +249,15 @@ def test_bad_numbers_are_input_errors(img64, kwargs, phrase):
     if "size" in kwargs:
         with pytest.raises(InputError, match=phrase):
             S.locate_peak(img64, **kwargs)
+
+
+def test_warnings_stay_catchable_around_main_in_python(img64, tmp_path, capsys):
+    """The CLI's one-line warning format does not hide warnings from Python callers of
+    pcfij.cli.main (catch_warnings / pytest.warns still see them)."""
+    from pcfij.cli import main
+
+    tifffile.imwrite(tmp_path / "a.tif", img64.astype(np.float32))
+    tifffile.imwrite(tmp_path / "b.tif", sim.shift_image(img64, 12, 0).astype(np.float32))
+    with pytest.warns(ShiftAtMarginWarning):
+        assert main(["shift", str(tmp_path / "a.tif"), str(tmp_path / "b.tif")]) == 0
+    assert capsys.readouterr().out.split()[0] == "-10.000000"

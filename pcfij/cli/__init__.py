@@ -63,7 +63,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ns = parser.parse_args(argv)
     cmd = ns._command
     with warnings.catch_warnings():
-        warnings.showwarning = _warning_line(cmd.name)
+        warnings.formatwarning = _warning_line(cmd.name)  # restored on exit
         try:
             runner = resolve(cmd.cli_runner)
             return int(runner(cmd.values_from_namespace(ns), ns) or 0)
@@ -114,14 +114,12 @@ def is_user_error(exc: BaseException) -> bool:
 
 
 def _warning_line(name: str):
-    def show(message, category, filename, lineno, file=None, line=None) -> None:
-        text = " ".join(str(message).split())
-        try:
-            print(f"pcfij {name}: warning: {text}", file=file or sys.stderr)
-        except OSError:  # stderr closed
-            pass
+    """A ``warnings.formatwarning`` giving one line (replacing it, not ``showwarning``, keeps
+    ``catch_warnings(record=True)`` and ``pytest.warns`` around :func:`main` working)."""
+    def fmt(message, category, filename, lineno, line=None) -> str:
+        return f"pcfij {name}: warning: {' '.join(str(message).split())}\n"
 
-    return show
+    return fmt
 
 
 def _one_line(exc: BaseException) -> str:
