@@ -261,34 +261,36 @@ def test_ccc_commands_match_engine(ij):
                       "dataset1=ch1 dataset2=ch2 maskdataset=[cell mask] "
                       "generatecontributionimages device=cpu")
     ref = ccc(a, b, mask, scale=(0.2, 0.2), unit="micron", contributions=True, device="cpu")
-    t = res.tables["Results"]
-    assert t["Mean (micron)"][0] == pytest.approx(ref.mean, rel=1e-6)
-    assert t["StDev (micron)"][0] == pytest.approx(ref.sigma, rel=1e-6)
-    assert t["Confidence"][0] == pytest.approx(ref.confidence, rel=1e-6)
-    assert t["R-squared"][0] == pytest.approx(ref.r_squared, rel=1e-6)
+    # the Fiji plugin's names (pcfij.ccc.present): "CC Results" rows Mean, StDev, ...
+    t = res.tables["CC Results"]["Value"]
+    assert t[0] == pytest.approx(ref.mean, rel=1e-6)
+    assert t[1] == pytest.approx(ref.sigma, rel=1e-6)
+    assert t[2] == pytest.approx(ref.confidence, rel=1e-6)
+    assert t[3] == pytest.approx(ref.r_squared, rel=1e-6)
     titles = [str(i.getTitle()) for i in res.images]
-    assert titles == ["ch1 contribution", "ch2 contribution"]
+    assert titles == ["Contribution of ch1", "Contribution of ch2"]
     np.testing.assert_allclose(from_imageplus(res.images[0]).data, ref.contribution1, rtol=1e-6)
     assert res.images[0].getCalibration().pixelWidth == pytest.approx(0.2)
     assert len(res.plots) == 1
-    np.testing.assert_allclose(res.tables["CC Profile"]["Subtracted CC"], ref.subtracted,
-                               rtol=1e-6)
+    np.testing.assert_allclose(res.tables["Table of correlations"]["Subtracted CC"],
+                               ref.subtracted, rtol=1e-6)
     # the macro sees the same numbers
+    get = 'Table.get("Value", 0, "CC Results")'
     out = ij.run_macro(
         'run("CCC - No confidence", "dataset1=ch1 dataset2=ch2 maskdataset=[cell mask]");'
-        'return "" + nResults + " " + getResult("Mean (micron)", 0);')
+        f'return "" + Table.size("CC Results") + " " + {get};')
     ref2 = ccc(a, b, mask, scale=(0.2, 0.2), confidence=False, device="cpu")
     n, mean = out.split()
-    assert n == "1" and float(mean) == pytest.approx(ref2.mean, rel=1e-3)
+    assert n == "4" and float(mean) == pytest.approx(ref2.mean, rel=1e-3)
     # the issue's key names (image1/image2/mask) are accepted as aliases of the plugin's
     out = ij.run_macro(
         'run("Colocalization by Cross Correlation", "image1=ch1 image2=ch2 mask=[cell mask] '
-        'device=cpu"); return "" + nResults + " " + getResult("Mean (micron)", 0);')
-    n, mean = out.split()
-    assert n == "1" and float(mean) == pytest.approx(ref.mean, rel=1e-3)
+        f'device=cpu"); return "" + {get};')
+    assert float(out) == pytest.approx(ref.mean, rel=1e-3)
     res = run_command("Just Cross Correlation", "dataset1=ch1 dataset2=ch2 maskabsent")
     ref3 = cross_correlation_profile(a, b, None, scale=(0.2, 0.2), device="cpu")
-    np.testing.assert_allclose(res.tables["Results"]["Original CC"], ref3.original, rtol=1e-6)
+    np.testing.assert_allclose(res.tables["Table of correlations"]["Original CC"],
+                               ref3.original, rtol=1e-6)
     np.testing.assert_allclose(from_imageplus(res.images[0]).data, ref3.original_image,
                                rtol=1e-6)
 
@@ -305,7 +307,8 @@ def test_ccc_time_series_heat_map(ij):
     res = run_command("Colocalization by Cross Correlation",
                       "dataset1=s1 dataset2=s2 maskabsent device=cpu")
     ref = ccc(sa, sb, None, time_axis=0, device="cpu")
-    np.testing.assert_allclose(res.tables["Results"]["Mean"], ref.mean, rtol=1e-6)
+    (table,) = [t for t in res.tables if t not in ("CC Results",)]
+    np.testing.assert_allclose(res.tables[table]["Mean"], ref.mean, rtol=1e-6)
     (hm,) = res.images
     assert hm.getNChannels() == ref.heatmap.shape[0] and hm.getWidth() == 3
 
