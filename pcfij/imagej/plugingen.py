@@ -1,13 +1,12 @@
-"""Generate the drop-in macro plugins (``plugins/pcfij/*.ijm``) from the command declarations.
+"""The drop-in macro plugins of earlier pcfij versions (``*.ijm``), kept as a baseline.
 
-Each plugin is an ImageJ macro whose file name is the command title with underscores
-(``pCF_Analysis.ijm`` -> menu command "pCF Analysis"). It builds the same dialog as the
-in-process bridge (same labels, so the same macro keys), saves the input image(s) to a
-temporary folder, calls ``python -m pcfij imagej-run`` with the macro options, and opens
-what that wrote (images, the Results table and other tables, plots, log lines).
-
-Run ``python -m pcfij.imagej.plugingen`` after changing a declaration; a test checks that
-the files in ``plugins/pcfij`` are up to date.
+``pcfij install-plugins`` now installs the Java command host (:mod:`pcfij.imagej.javabuild`);
+these generated macros are no longer installed. ``benchmarks/bench_imagej.py`` writes them to
+a temporary folder to measure the old path in the same run (a new Python process per call
+through ``pcfij imagej-run``). Each is an ImageJ macro whose file name is the command title
+with underscores (``pCF_Analysis.ijm`` -> menu command "pCF Analysis"): it builds the dialog,
+saves the input image(s) to a temporary folder, calls ``python -m pcfij imagej-run`` and
+opens what that wrote.
 """
 
 from __future__ import annotations
