@@ -96,7 +96,8 @@ public class Host implements PlugIn {
 		tick("prepare", t);
 		Map<String, Object> spec = (Map<String, Object>) reply.get("spec");
 		title = (String) spec.get("title");
-		if (options != null) Macro.setOptions((String) reply.get("options"));
+		// a blank, not empty, string keeps the dialog in macro mode (it must not show)
+		if (options != null) Macro.setOptions(reply.get("options") + " ");
 		String currentParam = (String) spec.get("current");
 		if (((List<Object>) spec.get("images")).size() > 0 && titles.isEmpty())
 			throw new HostException("no image is open; open an image first");
