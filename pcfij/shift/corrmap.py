@@ -147,7 +147,7 @@ def find_shift_based_correlation_map(ref_mat, mat, margin=10, axis=None, sub_pix
     peak = correlation_peak(ref_mat, mat, margin, axis, sub_pixel, method, dim, size, gpu,
                             block)
     if peak.flat:
-        raise InputError(FLAT_MESSAGE)
+        raise InputError(_flat_message(ref_mat, mat))
     if peak.at_margin:
         warnings.warn(edge_message(peak), ShiftAtMarginWarning, stacklevel=2)
     return peak.x, peak.y
@@ -155,6 +155,16 @@ def find_shift_based_correlation_map(ref_mat, mat, margin=10, axis=None, sub_pix
 
 FLAT_MESSAGE = ("no correlation peak: ref_mat or mat is constant (every pixel the same) "
                 "where they are compared, so no shift can be found")
+
+
+def _flat_message(ref_mat, mat) -> str:
+    """Name the constant input when a whole image is constant, else the general text."""
+    for name, a in (("mat", mat), ("ref_mat", ref_mat)):
+        arr = np.asarray(a)
+        if arr.size and arr.min() == arr.max():
+            return (f"{name} is constant (every pixel {arr.flat[0]:g}): it has no correlation "
+                    "peak, so no shift can be found")
+    return FLAT_MESSAGE
 
 
 def edge_message(peak: Peak) -> str:
