@@ -303,8 +303,9 @@ def run_cold(args) -> int:
           f"{r['blocks']} blocks of {r['block_shape']} in row bands (tile {r['tile']}), "
           f"{r['pairs']:,} pairs")
     print(f"  measured: wall {r['wall']:.1f} s; compute (bleach + ipCF, summed over blocks) "
-          f"{r['compute_seconds']:.1f} s; band reading (in a thread, overlapping) "
-          f"{r['read_seconds']:.1f} s; peak RSS {r['peak_rss'] / 1e9:.2f} GB; "
+          f"{r['compute_seconds']:.1f} s; band reader thread busy {r['read_seconds']:.1f} s "
+          f"(overlapping the compute; includes its waits for memory); peak RSS (with library "
+          f"pages) {r['peak_rss'] / 1e9:.2f} GB; "
           f"{r['disk_bytes'] / 1e9:.2f} GB read from disk")
     if rows:
         print(f"  projected to the whole challenge: wall {wall:.0f} s = {wall / 60:.1f} min, "
@@ -485,7 +486,7 @@ def main(argv=None) -> int:
     proj_median = max(overlap * (read_median + CHALLENGE_PAIRS / rate_median),
                       CHALLENGE_PAIRS / rate_median)
     print(
-        f"projected challenge ({ch}x{cw} pixels, {CHALLENGE_FRAMES} frames after "
+        f"WARM-CACHE projected challenge ({ch}x{cw} pixels, {CHALLENGE_FRAMES} frames after "
         f"correction, {CHALLENGE_PAIRS:,} pairs) on this machine: {proj / 60:.1f} min "
         f"= (read {read_proj:.0f} s + compute {compute_proj:.0f} s) x {overlap:.2f} measured "
         f"overlap of reading and computing [target <= {target / 60:g} min: "
