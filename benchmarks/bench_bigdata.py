@@ -195,14 +195,21 @@ class PeakRSS:
 
 # --------------------------------------------------------------------------- cold, end to end
 _CHILD = """
-import json, resource, sys, time
+import json, resource, sys, threading, time
 import pcfij.blocks.pipeline as pl
+peak = {"anon": 0}
+def sample():
+    while True:
+        peak["anon"] = max(peak["anon"], pl.anonymous_rss())
+        time.sleep(0.05)
+threading.Thread(target=sample, daemon=True).start()
 real = pl.finalize
 def report(prep, stats):
     out = real(prep, stats)
     info = {k: out[k] for k in ("blocks", "block_shape", "tile", "bands", "pairs",
                                 "read_seconds", "compute_seconds", "bytes_read")}
     info["peak_rss"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    info["peak_anon"] = peak["anon"]
     print("BENCH " + json.dumps(info), file=sys.stderr, flush=True)
     return out
 pl.finalize = report
@@ -304,8 +311,9 @@ def run_cold(args) -> int:
           f"{r['pairs']:,} pairs")
     print(f"  measured: wall {r['wall']:.1f} s; compute (bleach + ipCF, summed over blocks) "
           f"{r['compute_seconds']:.1f} s; band reader thread busy {r['read_seconds']:.1f} s "
-          f"(overlapping the compute; includes its waits for memory); peak RSS (with library "
-          f"pages) {r['peak_rss'] / 1e9:.2f} GB; "
+          f"(overlapping the compute; includes its waits for memory); peak anonymous memory "
+          f"{r['peak_anon'] / 1e9:.2f} GB (RSS with library pages {r['peak_rss'] / 1e9:.2f} "
+          "GB); "
           f"{r['disk_bytes'] / 1e9:.2f} GB read from disk")
     if rows:
         print(f"  projected to the whole challenge: wall {wall:.0f} s = {wall / 60:.1f} min, "
