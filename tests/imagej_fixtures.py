@@ -17,8 +17,10 @@ from __future__ import annotations
 
 import atexit
 import os
+import re
 import select
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -144,12 +146,26 @@ def run_python(code: str, *, env_extra: dict | None = None, display: bool = Fals
 TEMP_DIRS = ("/dev/shm", tempfile.gettempdir())
 
 
+def _run(cmd: list[str], *, timeout: int, env: dict) -> subprocess.CompletedProcess:
+    """Run in a new process group; on a timeout the whole group (xvfb-run, Xvfb, java) is
+    killed, so that a hanging ImageJ does not outlive the test."""
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=env, cwd=str(REPO), start_new_session=True)
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        raise
+    return subprocess.CompletedProcess(cmd, proc.returncode, out, err)
+
+
 def _pcfij_temp() -> set[str]:
     out = set()
     for d in TEMP_DIRS:
         if os.path.isdir(d):
-            out |= {os.path.join(d, n) for n in os.listdir(d)
-                    if n.startswith("pcfij-") and not n.startswith("pcfij-javac-")}
+            # the host's pcfij-PID-* and the old drop-ins' pcfij-TIME-RANDOM folders
+            out |= {os.path.join(d, n) for n in os.listdir(d) if re.match(r"pcfij-\d+-", n)}
     return out
 
 
@@ -166,8 +182,7 @@ def run_ij_batch(macro: str | os.PathLike, arg: str, plugins_dir: str | os.PathL
     cmd = ["xvfb-run", "-a", "java", f"-Dplugins.dir={plugins_dir}", "-jar", IJ_JAR,
            "-batch", str(macro), arg]
     before = _pcfij_temp()
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env,
-                          cwd=str(REPO))
+    proc = _run(cmd, timeout=timeout, env=env)
     _no_leftovers(before, proc)
     return proc
 
@@ -228,8 +243,7 @@ def run_ij_gui(macros, plugins_dir: str | os.PathLike, *, arg: str = "", esc_ms:
     cmd += ["-cp", f"{IJ_JAR}:{gui_driver()}", "PcfijDriver",
             ",".join(str(m) for m in macros), arg, str(esc_ms)] + (["record"] if record else [])
     before = _pcfij_temp()
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env,
-                          cwd=str(REPO))
+    proc = _run(cmd, timeout=timeout, env=env)
     _no_leftovers(before, proc)
     return proc
 
