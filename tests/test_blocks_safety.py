@@ -218,7 +218,8 @@ def test_minimum_memory_limit_asked_for_is_what_works(tmp_path, kind):
         src = _folder(tmp_path / "f", data)
     refused = _memory_run(src, tmp_path / "a.zarr", "50MB")
     assert not refused["ok"] and "too small" in refused["error"]
-    m = re.search(r"`memory_limit` of at least ([0-9.]+) (MB|GB)", refused["error"])
+    m = re.search(r"(?:`memory_limit`|--memory-limit) of at least ([0-9.]+) (MB|GB)",
+                  refused["error"])
     assert m, refused["error"]
     need = float(m.group(1)) * (1e6 if m.group(2) == "MB" else 1e9)
     ok = _memory_run(src, tmp_path / "b.zarr", f"{need / 1e6:.1f}MB")
