@@ -1,11 +1,12 @@
 """Layering of the pcfij package, read from the source with ``ast`` (issue #14).
 
-Two rules:
+Three rules:
 
 1. The engines (``pcfij.pcf``, ``pcfij.ccc``, ``pcfij.shift``, ``pcfij.kernels``,
    ``pcfij.simulate``) never import the adapters or the file layer (``pcfij.cli``,
    ``pcfij.imagej``, ``pcfij.blocks``, ``pcfij.io``).
 2. No import cycles among pcfij modules.
+3. The kernels (``pcfij.kernels``) import none of the analyses or adapters above them.
 
 An import is any ``import``/``from ... import`` anywhere in a module (also inside functions:
 a lazy import is still a dependency), and any string constant naming a pcfij module the
@@ -163,6 +164,15 @@ def test_engines_never_import_adapters_or_files(graph):
     if stale:
         warnings.warn(f"KNOWN_UPWARD lists edges that are gone; remove them: {stale}",
                       UserWarning, stacklevel=1)
+
+
+def test_kernels_are_the_bottom_layer(graph):
+    # the analyses sit on the kernels, never the other way round
+    above = ("pcfij.pcf", "pcfij.ccc", "pcfij.shift", "pcfij.simulate", "pcfij.params",
+             "pcfij.registry", "pcfij.outputs", "pcfij.plot") + ADAPTERS
+    found = sorted((src, dst) for src, deps in graph.items() if _in(src, ("pcfij.kernels",))
+                   for dst in deps if _in(dst, above))
+    assert not found, f"kernel modules import the layers above them: {found}"
 
 
 def strongly_connected(graph: dict[str, set[str]]) -> list[tuple[str, ...]]:
