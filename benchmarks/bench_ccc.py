@@ -11,7 +11,7 @@ subtracted correlations, ``scipy.signal.fftconvolve`` / ``correlate`` for the co
 images, and radial profiles by computing every pixel's distance and averaging with
 ``numpy.unique`` + ``bincount``. Both use the same Gaussian fit.
 
-Each measurement runs in a fresh subprocess that warms up (numba, lmfit imports, FFT plans)
+Each measurement runs in a fresh subprocess that warms up (numba, imports, FFT plans)
 on a small image, then loads the inputs from ``.npy`` files. Peak memory is reported as a
 multiple of one float32 copy of an input image, two ways, each in its own subprocess: the
 tracemalloc peak (NumPy allocations) and the growth of the process's peak RSS during the
@@ -102,7 +102,7 @@ def child(kind: str, folder: str, case: str, device: str, measure: str) -> None:
     scale = tuple(meta["scale"])
     spacing = scale[::-1]
     ndim = len(scale)
-    # warm up (numba compilation, lmfit import, FFT plans) on a small image of the same ndim,
+    # warm up (numba compilation, imports, FFT plans) on a small image of the same ndim,
     # before the inputs exist, so that the warm-up's own peak cannot hide part of the call's
     rng = np.random.default_rng(0)
     wa, wb = (rng.random((16,) * ndim).astype(np.float32) for _ in range(2))
