@@ -73,7 +73,21 @@ public class PcfijDriver {
 		if (escAfter >= 0) {
 			Thread esc = new Thread() {
 				public void run() {
-					try { Thread.sleep(escAfter); } catch (InterruptedException e) { return; }
+					// escAfter ms after the first pcfij command's input is in shared memory
+					String me = java.lang.management.ManagementFactory.getRuntimeMXBean().getName().split("@")[0];
+					try {
+						boolean running = false;
+						while (!running) {
+							Thread.sleep(20);
+							java.io.File[] dirs = new java.io.File("/dev/shm").listFiles();
+							if (dirs != null) for (java.io.File d : dirs) {
+								if (!d.getName().startsWith("pcfij-" + me + "-")) continue;
+								java.io.File[] files = d.listFiles();
+								if (files != null) for (java.io.File f : files) if (f.getName().startsWith("in-")) running = true;
+							}
+						}
+						Thread.sleep(escAfter);
+					} catch (InterruptedException e) { return; }
 					ImageJ ij = IJ.getInstance();
 					System.out.println("ESC " + System.currentTimeMillis());
 					ij.keyPressed(new KeyEvent(ij, KeyEvent.KEY_PRESSED, System.currentTimeMillis(), 0, KeyEvent.VK_ESCAPE, (char) 27));

@@ -222,15 +222,16 @@ def test_escape_cancels_within_a_second_and_imagej_stays_usable(fiji, data, tmp_
     rng = np.random.default_rng(3)
     big = tmp_path / "big.tif"
     write_imagej_tiff(big, rng.poisson(20, (8192, 64, 64)).astype(np.uint16), "TYX")
-    slow = tmp_path / "slow.ijm"
+    slow = tmp_path / "slow.ijm"  # several seconds of pCF
     slow.write_text(f'open("{big}");\n'
-                    'run("pCF Analysis", "radius=4 points=32 bins=32 smooth device=cpu");\n'
+                    'run("pCF Analysis", "radius=4 points=64 bins=32 smooth device=cpu");\n'
                     'print("NOT-CANCELED");\n')
     after = tmp_path / "after.ijm"
     after.write_text(f'open("{data["dir"]}/cells.tif");\n'
                      'run("pCF Analysis", "radius=2 points=4 bins=5 smooth device=cpu");\n'
                      'print("RESULT " + getTitle() + " " + nResults);\n')
-    proc = run_ij_gui([slow, after], fiji, esc_ms=9000, env_extra={"PCFIJ_DEBUG": "1"},
+    # Esc 1.5 s after the run started (its input is in shared memory)
+    proc = run_ij_gui([slow, after], fiji, esc_ms=1500, env_extra={"PCFIJ_DEBUG": "1"},
                       timeout=300)
     out = proc.stdout + proc.stderr
     log = section(proc.stdout, "LOG-BEGIN", "LOG-END")
