@@ -22,7 +22,8 @@ def install_plugins(destination: str | os.PathLike, python: str | None = None,
     (``ij.jar``, ``jars/ij-*.jar``), else ``ij_jar``, else Debian's ``/usr/share/java/ij.jar``.
     Writes ``plugins/pcfij/pcfij_.jar`` and ``plugins/pcfij/pcfij-python.txt``; drop-in
     macros of older pcfij versions there are removed (they would shadow the commands).
-    Returns the folder written.
+    Returns the folder written. ``force`` is accepted for compatibility (nothing is ever
+    refused: the jar is rebuilt each time).
     """
     from pcfij.imagej.javabuild import JAR_NAME, build_jar, find_ij_jar
 
@@ -42,9 +43,7 @@ def install_plugins(destination: str | os.PathLike, python: str | None = None,
     if not jar.is_file():
         raise InputError(f"ImageJ jar {jar} does not exist")
     target = plugins / PLUGIN_SUBDIR
-    if (target / JAR_NAME).exists() and not force:
-        pass  # rebuilt below: the jar always matches this pcfij and this ImageJ
-    target.mkdir(exist_ok=True)
+    target.mkdir(exist_ok=True)  # the jar is always rebuilt: it matches this pcfij and ImageJ
     build_jar(target / JAR_NAME, jar)
     for old in target.glob("*_*.ijm"):
         head = old.read_text(encoding="utf-8", errors="replace")[:300]
