@@ -413,7 +413,7 @@ def test_gpu_backend_logic_with_numpy(monkeypatch):
     def fake_backend(device):
         be = object.__new__(GpuBackend)
         be.xp = _NumpyAsCupy()
-        be._fft = scipy.fft
+        be.fft = scipy.fft
         be._groups = {}
         return be
 
@@ -452,3 +452,26 @@ def test_gpu_matches_cpu():
                                atol=1e-5 * np.abs(cpu.subtracted).max())
     np.testing.assert_allclose(gpu.contribution1, cpu.contribution1, rtol=1e-3,
                                atol=1e-4 * np.abs(cpu.contribution1).max())
+
+
+def test_device_rule_is_the_kernels_one(monkeypatch):
+    """device="gpu" without a GPU is refused (as in ipcf); "auto" runs on the CPU silently."""
+    import warnings
+
+    from pcfij.kernels import backend
+
+    monkeypatch.setenv("PCFIJ_NO_GPU", "1")
+    backend.cupy_or_none.cache_clear()
+    try:
+        s = correlated_pairs((32, 32), distance=4, n_pairs=10, noise=0.5, seed=3)
+        with pytest.raises(InputError, match="device='gpu'"):
+            ccc(s.image1, s.image2, device="gpu")
+        with pytest.raises(InputError, match="device must be one of"):
+            ccc(s.image1, s.image2, device="tpu")
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            res = ccc(s.image1, s.image2, device="auto")
+        assert res.device == "cpu"
+        assert ccc(s.image1, s.image2, device=False).device == "cpu"
+    finally:
+        backend.cupy_or_none.cache_clear()

@@ -353,6 +353,50 @@ def test_gpu_flags_fall_back_with_a_warning(monkeypatch):
         device.cupy_or_none.cache_clear()
 
 
+def test_device_argument_follows_the_kernels_rule(monkeypatch):
+    """device= (pcfij's, shared with ipcf and ccc): "gpu" without a GPU is an InputError,
+    "auto" runs on the CPU without a warning; algotom's gpu= keeps warning."""
+    import inspect
+    import warnings
+
+    from pcfij.kernels import backend
+
+    monkeypatch.setenv("PCFIJ_NO_GPU", "1")
+    backend.cupy_or_none.cache_clear()
+    try:
+        ref = sim.speckle((3, 30, 30), seed=15)
+        mat = sim.shift_image(ref, 0.5, 0.0)
+        want = S.find_local_shifts(ref, mat, dim=2, win_size=5, margin=3)
+        calls = [
+            lambda d: S.find_local_shifts(ref, mat, dim=2, win_size=5, margin=3, device=d),
+            lambda d: S.find_local_shifts_umpa(ref, mat, win_size=5, margin=3, device=d),
+            lambda d: S.generate_correlation_map(ref[0], mat[0, 3:-3, 3:-3], device=d),
+            lambda d: S.find_shift_based_correlation_map(ref[0], mat[0], margin=4, device=d),
+            lambda d: S.find_global_shift_based_local_shifts(ref[0], mat[0], 9, 3,
+                                                             num_point=4, device=d, seed=1),
+            lambda d: S.register_stack(np.stack([ref[0]] * 3), margin=3, correct=False,
+                                       device=d),
+        ]
+        for call in calls:
+            with pytest.raises(InputError, match="device='gpu'"):
+                call("gpu")
+            with warnings.catch_warnings():
+                warnings.simplefilter("error", RuntimeWarning)
+                call("auto")
+        got = S.find_local_shifts(ref, mat, dim=2, win_size=5, margin=3, device="cpu",
+                                  gpu=True)  # device decides
+        np.testing.assert_array_equal(want[0], got[0])
+        with pytest.raises(InputError, match="device must be one of"):
+            S.find_local_shifts(ref, mat, device="hybrid")
+    finally:
+        backend.cupy_or_none.cache_clear()
+    # algotom's positional parameters are unchanged: device is keyword-only and last
+    for fn in (S.find_local_shifts, S.find_local_shifts_umpa, S.generate_correlation_map,
+               S.find_shift_based_correlation_map, S.find_global_shift_based_local_shifts):
+        last = list(inspect.signature(fn).parameters.values())[-1]
+        assert last.name == "device" and last.kind is inspect.Parameter.KEYWORD_ONLY
+
+
 @pytest.fixture
 def numpy_as_gpu(monkeypatch):
     """Run the GPU code paths with NumPy as the array module (host-side logic check)."""
@@ -363,7 +407,7 @@ def numpy_as_gpu(monkeypatch):
     monkeypatch.setattr(lo, "GPU_ROWS", 7)  # 2D images go through the GPU in bands
     for mod in (cm, lo, um):
         monkeypatch.setattr(mod, "xp_for", lambda mode: np)
-        monkeypatch.setattr(mod, "device_mode", lambda gpu, hybrid=False: (
+        monkeypatch.setattr(mod, "device_mode", lambda gpu, hybrid=False, device=None: (
             "hybrid" if gpu == "hybrid" else ("gpu" if gpu else "cpu")))
 
 

@@ -36,13 +36,15 @@ from pcfij.ccc.inputs import Inputs, check_inputs, mask_statistics
 from pcfij.ccc.profile import RadialBinning
 from pcfij.ccc.result import CCCResult
 from pcfij.errors import InputError
-from pcfij.kernels import resolve_device
+from pcfij.kernels import get_backend, parse_device
 
 LOW_CONFIDENCE = 0.1
 LOW_R_SQUARED = 0.05
 
 
-def _backend(device):
+def _backend(device: str):
+    """CCC's back-end (the kernels :class:`~pcfij.kernels.Backend` plus profile kernels)
+    for a device already resolved to ``"cpu"`` or ``"gpu"``."""
     if device == "gpu":
         from pcfij.kernels.ccc_gpu import GpuBackend  # noqa: PLC0415
 
@@ -52,12 +54,11 @@ def _backend(device):
     return CpuBackend()
 
 
-def _device_name(device) -> str:
-    if device is True:
-        return "gpu"
-    if device is False:
-        return "cpu"
-    return "auto" if device is None else device
+def _where(device) -> str:
+    """``"cpu"`` or ``"gpu"`` for a user's ``device`` (the one rule of
+    :func:`pcfij.kernels.get_backend`: ``"gpu"`` without a GPU is an InputError, ``"auto"``
+    falls back to the CPU silently)."""
+    return get_backend(device).name
 
 
 class _Engine:
@@ -173,8 +174,7 @@ class _Engine:
 
 
 def _validate(command, **values) -> dict:
-    if values.get("device") in (True, False):
-        values["device"] = "gpu" if values["device"] else "cpu"
+    values["device"] = parse_device(values.get("device"))
     return command.validate(**values)
 
 
@@ -321,7 +321,8 @@ def ccc(image1, image2, mask=None, *, scale=None, time_axis=None, confidence=Tru
     significant_digits : int, optional
         Digits used by the result's tables (the values themselves keep full precision).
     device : {"auto", "cpu", "gpu"}
-        Where to compute; "gpu" needs CuPy and falls back to the CPU with a warning.
+        Where to compute: "auto" uses the GPU when CuPy sees one, else the CPU (silently);
+        "gpu" without CuPy and a CUDA GPU raises InputError.
     method : {"plugin", "unbiased"}
         "plugin" (default): the Fiji plugin's numbers, quirks included (profile centre
         ``(n-1)/2``, exact distance keys, commons-math3 Gaussian fit with the plugin's
@@ -350,9 +351,9 @@ def ccc(image1, image2, mask=None, *, scale=None, time_axis=None, confidence=Tru
     v = _validate(CCC, image1=image1, image2=image2, mask=mask, scale=scale,
                   time_axis=time_axis, confidence=confidence, contributions=contributions,
                   intermediates=intermediates, significant_digits=significant_digits,
-                  device=_device_name(device), method=method)
+                  device=device, method=method)
     inputs = check_inputs(image1, image2, mask, scale=v["scale"], time_axis=v["time_axis"])
-    dev = resolve_device(v["device"])
+    dev = _where(v["device"])
     unit = unit or ("pixel" if scale is None else "unit")
     return _run(inputs, mode="ccc" if v["confidence"] else "noconf", device=dev,
                 contributions=v["contributions"], intermediates=v["intermediates"],
@@ -372,9 +373,9 @@ def cross_correlation_profile(image1, image2, mask=None, *, scale=None, time_axi
     """
     v = _validate(XCORR, image1=image1, image2=image2, mask=mask, scale=scale,
                   time_axis=time_axis, significant_digits=significant_digits,
-                  device=_device_name(device))
+                  device=device)
     inputs = check_inputs(image1, image2, mask, scale=v["scale"], time_axis=v["time_axis"])
-    dev = resolve_device(v["device"])
+    dev = _where(v["device"])
     unit = unit or ("pixel" if scale is None else "unit")
     return _run(inputs, mode="xcorr", device=dev, contributions=False, intermediates=False,
                 significant_digits=v["significant_digits"], unit=unit,

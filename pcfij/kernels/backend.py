@@ -192,7 +192,7 @@ class CpuBackend(Backend):
         return MemoryInfo(int(vm.available), int(vm.total))
 
     def release(self) -> None:
-        from pcfij.kernels.ccc_cpu import release_free_memory  # noqa: PLC0415
+        from pcfij.kernels.memory import release_free_memory  # noqa: PLC0415
 
         release_free_memory()
 

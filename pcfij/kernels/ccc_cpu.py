@@ -10,13 +10,13 @@ never allocate.
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
-import sys
-
 import numba
 import numpy as np
-import scipy.fft
+
+from pcfij.kernels import backend
+from pcfij.kernels.memory import release_free_memory
+
+__all__ = ["CpuBackend", "release_free_memory"]
 
 
 @numba.njit(cache=True)
@@ -59,63 +59,12 @@ def _weight_3d(img, lut, f0, f1, f2, w):  # pragma: no cover - compiled
                 img[i, j, k] *= w[row[f2[k]]]
 
 
-def _load_malloc_trim():
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        fn = libc.malloc_trim
-    except (OSError, AttributeError):  # not glibc (e.g. musl)
-        return None
-    fn.argtypes = [ctypes.c_size_t]
-    fn.restype = ctypes.c_int
-    return fn
+class CpuBackend(backend.CpuBackend):
+    """The CPU :class:`~pcfij.kernels.backend.Backend` plus CCC's profile kernels.
 
-
-_MALLOC_TRIM = _load_malloc_trim()
-
-
-def release_free_memory() -> None:
-    """Give memory freed by NumPy back to the operating system (glibc only; else no-op).
-
-    glibc raises its mmap threshold after large arrays are freed, so later medium-size
-    arrays (FFT slabs, lookup tables) come from the heap, whose freed pages stay in the
-    process (resident) until ``malloc_trim``. Called between the stages of a CCC analysis so
-    that the memory freed by one stage is not counted twice at the next stage's peak.
+    FFTs (float32 in, complex64 out: ``scipy.fft`` keeps single precision), transfers and
+    :meth:`release` (freed host memory back to the operating system) are the base class's.
     """
-    if _MALLOC_TRIM is not None:
-        _MALLOC_TRIM(0)
-
-
-class CpuBackend:
-    """FFTs and profile kernels on the CPU; arrays are NumPy arrays (float32 / complex64)."""
-
-    name = "cpu"
-    xp = np
-
-    def __init__(self, workers: int = -1) -> None:
-        self.workers = workers
-
-    # -- FFTs (float32 in, complex64 out: scipy.fft keeps single precision)
-    def rfft(self, x, n: int):
-        return scipy.fft.rfft(x, n=n, axis=-1, workers=self.workers)
-
-    def irfft(self, x, n: int):
-        return scipy.fft.irfft(x, n=n, axis=-1, workers=self.workers)
-
-    def fftn(self, x, axes):
-        return scipy.fft.fftn(x, axes=axes, workers=self.workers, overwrite_x=True)
-
-    def ifftn(self, x, axes):
-        return scipy.fft.ifftn(x, axes=axes, workers=self.workers, overwrite_x=True)
-
-    def release(self) -> None:
-        """Return freed host memory to the operating system (see :func:`release_free_memory`)."""
-        release_free_memory()
-
-    # -- transfers (no-ops on the CPU)
-    def asarray(self, host):
-        return np.asarray(host)
 
     def to_host(self, arr):
         return arr

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from pcfij.kernels import backend
+
 
 def group_index(xp, fold, lut):
     """Full-size int32 image of distance-group numbers.
@@ -25,45 +27,29 @@ def group_index(xp, fold, lut):
     return lut[tuple(idx)].astype(xp.int32, copy=False)
 
 
-class GpuBackend:
-    """FFTs and profile kernels on an NVIDIA GPU via CuPy (float32 / complex64)."""
+class GpuBackend(backend.GpuBackend):
+    """The GPU :class:`~pcfij.kernels.backend.Backend` plus CCC's profile kernels.
 
-    name = "gpu"
+    Parameters
+    ----------
+    xp : module, optional
+        The array module (default CuPy; tests pass a NumPy stand-in).
+    """
 
-    def __init__(self) -> None:
-        from pcfij.kernels.device import cupy_or_none
-
-        cp = cupy_or_none()
-        if cp is None:  # pragma: no cover - resolve_device checks first
-            raise RuntimeError("CuPy with a CUDA device is not available")
-        import cupyx.scipy.fft as cufft  # noqa: PLC0415
-
-        self.xp = cp
-        self._fft = cufft
+    def __init__(self, xp=None) -> None:
+        super().__init__(xp)
         self._groups: dict = {}
 
-    def rfft(self, x, n: int):
-        return self._fft.rfft(x, n=n, axis=-1)
-
-    def irfft(self, x, n: int):
-        return self._fft.irfft(x, n=n, axis=-1)
-
-    def fftn(self, x, axes):
-        return self._fft.fftn(x, axes=axes, overwrite_x=True)
-
-    def ifftn(self, x, axes):
-        return self._fft.ifftn(x, axes=axes, overwrite_x=True)
-
     def release(self) -> None:
-        """Return freed host memory to the operating system (the device pool is kept)."""
-        from pcfij.kernels.ccc_cpu import release_free_memory  # noqa: PLC0415
+        """Return freed host memory to the operating system (the device pool is kept for
+        the next frame)."""
+        from pcfij.kernels.memory import release_free_memory  # noqa: PLC0415
 
         release_free_memory()
 
-    def asarray(self, host):
-        return self.xp.asarray(host)
-
     def to_host(self, arr):
+        """A host copy of ``arr`` (always a copy: callers may keep it while the device
+        array is weighted in place)."""
         return self.xp.asnumpy(arr)
 
     def store(self, out, index, block) -> None:

@@ -8,8 +8,9 @@ from types import ModuleType
 import numpy as np
 
 from pcfij.errors import InputError, InputTypeError
-from pcfij.kernels import cupy_or_none, gpu_available, resolve_device
+from pcfij.kernels import get_backend, gpu_available
 from pcfij.kernels import shift_cpu as cpu
+from pcfij.kernels.backend import resolve
 
 METHODS = {"diff": cpu.DIFF, "poly_fit": cpu.POLY}
 
@@ -90,13 +91,19 @@ def check_window_fits(height: int, width: int, win: int, margin: int) -> None:
             f"{need} (margin {margin}); {fix}: use a smaller win_size or margin")
 
 
-def device_mode(gpu, *, hybrid: bool = False) -> str:
-    """``"cpu"``, ``"gpu"`` or ``"hybrid"`` for algotom's ``gpu`` argument.
+def device_mode(gpu, *, hybrid: bool = False, device=None) -> str:
+    """``"cpu"``, ``"gpu"`` or ``"hybrid"`` for algotom's ``gpu`` or pcfij's ``device``.
 
-    ``True``/``"gpu"`` without a usable GPU warns and runs on the CPU (as algotom does);
-    ``"hybrid"`` without a GPU also warns and runs on the CPU (algotom crashes there).
+    ``device`` (``"auto" | "cpu" | "gpu"``, None = use ``gpu``) follows the rule of
+    :func:`pcfij.kernels.get_backend` shared with ipCF and CCC: ``"gpu"`` without a usable
+    GPU raises :class:`~pcfij.errors.InputError`, ``"auto"`` falls back to the CPU silently.
+    ``gpu`` is algotom's flag: ``True``/``"gpu"`` without a usable GPU warns and runs on the
+    CPU (as algotom does); ``"hybrid"`` without a GPU also warns and runs on the CPU (algotom
+    crashes there). Giving both, ``device`` decides.
     """
-    if isinstance(gpu, str) and gpu.lower() == "hybrid":
+    if device is not None:
+        return resolve(device)
+    if isinstance(gpu, str) and gpu.strip().lower() == "hybrid":
         if not hybrid:
             raise InputError("gpu='hybrid' is only available in find_local_shifts")
         if gpu_available():
@@ -105,18 +112,13 @@ def device_mode(gpu, *, hybrid: bool = False) -> str:
             "gpu='hybrid' asked for, but CuPy or a CUDA GPU is not available; "
             "running on the CPU instead", RuntimeWarning, stacklevel=3)
         return "cpu"
-    if isinstance(gpu, np.bool_):
-        gpu = bool(gpu)
-    return resolve_device(gpu)
+    return resolve(gpu, fallback=True)
 
 
 def xp_for(mode: str) -> ModuleType:
-    if mode == "cpu":
-        return np
-    cp = cupy_or_none()
-    if cp is None:  # pragma: no cover - device_mode already checked
-        raise InputError("no GPU available")
-    return cp
+    """The array module of a mode from :func:`device_mode` (NumPy, or CuPy via the kernels'
+    GPU back-end)."""
+    return np if mode == "cpu" else get_backend("gpu").xp
 
 
 def check_array(a, name: str, ndims=(2, 3)):

@@ -24,7 +24,7 @@ from pcfij.shift._common import (
 from pcfij.shift.peak import locate_peak
 
 
-def generate_correlation_map(ref_mat, mat, gpu=False, block=(16, 16)):
+def generate_correlation_map(ref_mat, mat, gpu=False, block=(16, 16), *, device=None):
     """Generate the correlation map (Pearson coefficients) between two images by shifting
     the second image over the reference image.
 
@@ -37,6 +37,10 @@ def generate_correlation_map(ref_mat, mat, gpu=False, block=(16, 16)):
         If 3D, its depth must equal the reference's.
     gpu : bool or {"auto", "cpu", "gpu"}, optional
         Use the GPU if True (warns and uses the CPU when no GPU is available).
+    device : {"auto", "cpu", "gpu"}, optional
+        pcfij's device choice, shared with ipCF and CCC (None: use ``gpu``). ``"gpu"``
+        without CuPy and a CUDA GPU raises InputError; ``"auto"`` falls back to the CPU
+        silently. When given, it decides over ``gpu``.
     block : tuple of two int, optional
         Accepted for compatibility with algotom (CuPy chooses its own launch geometry).
 
@@ -47,7 +51,7 @@ def generate_correlation_map(ref_mat, mat, gpu=False, block=(16, 16)):
         for ``mat`` placed with its top-left corner at each position of ``ref_mat``.
         Positions where either window is constant get 0.
     """
-    mode = device_mode(gpu)
+    mode = device_mode(gpu, device=device)
     ref_mat = check_array(ref_mat, "ref_mat")
     mat = check_array(mat, "mat")
     if len(ref_mat.shape) != len(mat.shape):
@@ -98,7 +102,8 @@ class Peak:
 
 
 def find_shift_based_correlation_map(ref_mat, mat, margin=10, axis=None, sub_pixel=True,
-                                     method="diff", dim=2, size=3, gpu=False, block=(16, 16)):
+                                     method="diff", dim=2, size=3, gpu=False, block=(16, 16),
+                                     *, device=None):
     """Find the translation of the second image relative to the first from the correlation
     map made by sliding the second image over the first.
 
@@ -120,6 +125,10 @@ def find_shift_based_correlation_map(ref_mat, mat, margin=10, axis=None, sub_pix
         used).
     gpu : bool, optional
         Compute the correlation map on the GPU.
+    device : {"auto", "cpu", "gpu"}, optional
+        pcfij's device choice, shared with ipCF and CCC (None: use ``gpu``). ``"gpu"``
+        without CuPy and a CUDA GPU raises InputError; ``"auto"`` falls back to the CPU
+        silently. When given, it decides over ``gpu``.
     block : tuple of two int, optional
         Accepted for compatibility with algotom.
 
@@ -145,7 +154,7 @@ def find_shift_based_correlation_map(ref_mat, mat, margin=10, axis=None, sub_pix
         shift may be larger. Increase ``margin``.
     """
     peak = correlation_peak(ref_mat, mat, margin, axis, sub_pixel, method, dim, size, gpu,
-                            block)
+                            block, device=device)
     if peak.flat:
         raise InputError(_flat_message(ref_mat, mat))
     if peak.at_margin:
@@ -178,7 +187,7 @@ def edge_message(peak: Peak) -> str:
 
 
 def correlation_peak(ref_mat, mat, margin=10, axis=None, sub_pixel=True, method="diff",
-                     dim=2, size=3, gpu=False, block=(16, 16)) -> Peak:
+                     dim=2, size=3, gpu=False, block=(16, 16), *, device=None) -> Peak:
     """:func:`find_shift_based_correlation_map` without warnings or refusals of the result:
     the shift plus whether its peak is on the edge of the search window or missing."""
     margin = check_margin(margin)
@@ -215,7 +224,7 @@ def correlation_peak(ref_mat, mat, margin=10, axis=None, sub_pixel=True, method=
             raise InputError(
                 f"the image shapes ({h0} x {w0} and {h1} x {w1}) and margin={margin} don't "
                 "match: a smaller mat must leave at least margin pixels on each side")
-    cmap = generate_correlation_map(ref_mat, mat, gpu, block)
+    cmap = generate_correlation_map(ref_mat, mat, gpu, block, device=device)
     h2, w2 = cmap.shape
     ymid, xmid = h2 // 2, w2 // 2
     if axis is None:

@@ -28,7 +28,7 @@ def find_global_shift_based_local_shifts(ref_mat, mat, win_size, margin, list_ij
                                          num_point=None, global_value="mixed", gpu=False,
                                          block=32, sub_pixel=True, method="diff", size=3,
                                          ncore=None, norm=False, return_list=False,
-                                         seed=None):
+                                         seed=None, *, device=None):
     """Find the global shift between two images from local shifts at a few points.
 
     Parameters
@@ -51,6 +51,10 @@ def find_global_shift_based_local_shifts(ref_mat, mat, win_size, margin, list_ij
         (up to 6) sorted values.
     gpu : bool, optional
         Compute correlation maps on the GPU.
+    device : {"auto", "cpu", "gpu"}, optional
+        pcfij's device choice, shared with ipCF and CCC (None: use ``gpu``). ``"gpu"``
+        without CuPy and a CUDA GPU raises InputError; ``"auto"`` falls back to the CPU
+        silently. When given, it decides over ``gpu``.
     block : int, optional
         Accepted for compatibility with algotom.
     sub_pixel, method, size :
@@ -80,7 +84,7 @@ def find_global_shift_based_local_shifts(ref_mat, mat, win_size, margin, list_ij
     if global_value not in GLOBAL_VALUES:
         raise InputError(f"global_value must be one of {', '.join(GLOBAL_VALUES)}; "
                          f"got {global_value!r}")
-    mode = device_mode(gpu)
+    mode = device_mode(gpu, device=device)
     method_code(method)
     ref_mat = check_array(ref_mat, "ref_mat", ndims=(2,))
     mat = check_array(mat, "mat", ndims=(2,))

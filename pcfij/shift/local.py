@@ -32,7 +32,7 @@ GPU_ROWS = 256
 
 def find_local_shifts(ref_mat, mat, dim=1, win_size=7, margin=10, method="diff", size=3,
                       gpu=False, block=(16, 16), ncore=None, norm=True, norm_global=False,
-                      chunk_size=100):
+                      chunk_size=100, *, device=None):
     """Find local shifts (in x and y) between two images by sliding a small area/volume of
     the second image over a slightly larger area/volume of the reference image.
 
@@ -58,6 +58,10 @@ def find_local_shifts(ref_mat, mat, dim=1, win_size=7, margin=10, method="diff",
         Compute on the GPU (True), or make the correlation maps on the GPU and locate the
         peaks on the CPU ("hybrid"; 3D stacks are then searched in 2D whatever ``dim``, as
         in algotom). Without a usable GPU both warn and run on the CPU.
+    device : {"auto", "cpu", "gpu"}, optional
+        pcfij's device choice, shared with ipCF and CCC (None: use ``gpu``). ``"gpu"``
+        without CuPy and a CUDA GPU raises InputError; ``"auto"`` falls back to the CPU
+        silently. When given, it decides over ``gpu``.
     block : tuple of two int, optional
         Accepted for compatibility with algotom.
     ncore : int or None
@@ -82,8 +86,9 @@ def find_local_shifts(ref_mat, mat, dim=1, win_size=7, margin=10, method="diff",
         If ``mat = scipy.ndimage.shift(ref_mat, (dy, dx))`` the maps hold about
         (-dx, -dy).
     """
-    hybrid = isinstance(gpu, str) and gpu.lower() == "hybrid"
-    mode = device_mode(gpu, hybrid=True)
+    mode = device_mode(gpu, hybrid=True, device=device)
+    hybrid = mode == "hybrid" or (device is None and isinstance(gpu, str)
+                                  and gpu.strip().lower() == "hybrid")
     ref_mat = check_array(ref_mat, "ref_mat")
     mat = check_array(mat, "mat")
     same_shape(ref_mat, mat)

@@ -62,7 +62,8 @@ class DriftResult:
 
 def register_stack(stack, reference="first", method="correlation", *, margin=10,
                    sub_pixel_method="diff", size=3, block=1, correct=True, order=3,
-                   mode="constant", cval=0.0, upsample=100, gpu=False):
+                   mode="constant", cval=0.0, upsample=100, gpu=False,
+                   device=None):
     """Find the drift of every frame of a stack and optionally correct it.
 
     Parameters
@@ -98,6 +99,10 @@ def register_stack(stack, reference="first", method="correlation", *, margin=10,
         Fill value for ``mode="constant"``.
     gpu : bool
         Compute correlation maps on the GPU.
+    device : {"auto", "cpu", "gpu"}, optional
+        pcfij's device choice, shared with ipCF and CCC (None: use ``gpu``). ``"gpu"``
+        without CuPy and a CUDA GPU raises InputError; ``"auto"`` falls back to the CPU
+        silently. When given, it decides over ``gpu``.
 
     Returns
     -------
@@ -166,7 +171,7 @@ def register_stack(stack, reference="first", method="correlation", *, margin=10,
     for k, img in enumerate(means):
         if method == "correlation":
             peak = correlation_peak(ref, img, margin=margin, method=sub_pixel_method,
-                                    size=size, gpu=gpu)
+                                    size=size, gpu=gpu, device=device)
             if peak.flat:
                 raise InputError(_flat_message(groups[k], planes, ref))
             gdrift[k] = (-peak.x, -peak.y)

@@ -46,7 +46,7 @@ def smoothing_window(filter_name, size: int) -> np.ndarray:
 
 def find_local_shifts_umpa(ref_mat, mat, win_size=7, margin=10, method="diff", size=3,
                            gpu=True, block=(16, 16), ncore=None, chunk_size=100,
-                           filter_name="hamming", dark_signal=False):
+                           filter_name="hamming", dark_signal=False, *, device=None):
     """Find local shifts (x and y) of each pixel between two 3D stacks with the UMPA cost.
 
     Parameters
@@ -64,6 +64,10 @@ def find_local_shifts_umpa(ref_mat, mat, win_size=7, margin=10, method="diff", s
         Sub-pixel window for "poly_fit".
     gpu : bool, optional
         Use the GPU (default True, as in algotom; warns and uses the CPU without one).
+    device : {"auto", "cpu", "gpu"}, optional
+        pcfij's device choice, shared with ipCF and CCC (None: use ``gpu``). ``"gpu"``
+        without CuPy and a CUDA GPU raises InputError; ``"auto"`` falls back to the CPU
+        silently. When given, it decides over ``gpu``.
     block : tuple of two int, optional
         Accepted for compatibility with algotom.
     ncore : int or None
@@ -83,7 +87,7 @@ def find_local_shifts_umpa(ref_mat, mat, win_size=7, margin=10, method="diff", s
         ``dark_signal`` (x_shifts, y_shifts, transmission, dark) — in that order, as algotom
         returns them — where transmission and dark are edge-padded into the border.
     """
-    mode = device_mode(gpu)
+    mode = device_mode(gpu, device=device)
     ref_mat = check_array(ref_mat, "ref_mat", ndims=(3,))
     mat = check_array(mat, "mat", ndims=(3,))
     same_shape(ref_mat, mat)
