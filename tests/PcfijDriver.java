@@ -96,6 +96,25 @@ public class PcfijDriver {
 			esc.setDaemon(true);
 			esc.start();
 		}
+		Thread sample = new Thread() {  // what the status bar and the progress bar show
+			public void run() {
+				String last = "";
+				double lastX = -1;
+				while (true) {
+					try { Thread.sleep(20); } catch (InterruptedException e) { return; }
+					String text = ImageJ.getStatusBarText();
+					if (text != null && !text.equals(last)) System.out.println("STATUS " + (last = text));
+					try {
+						java.lang.reflect.Field f = ij.gui.ProgressBar.class.getDeclaredField("slowX");
+						f.setAccessible(true);
+						double x = Math.round(f.getDouble(IJ.getInstance().getProgressBar()) * 10) / 10.0;
+						if (x != lastX) System.out.println("PROGRESS " + (lastX = x));
+					} catch (Exception e) { }
+				}
+			}
+		};
+		sample.setDaemon(true);
+		sample.start();
 		long t0 = System.currentTimeMillis();
 		String click = System.getProperty("pcfij.click");
 		for (String m : macro.split(",")) {

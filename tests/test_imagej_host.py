@@ -230,9 +230,12 @@ def test_escape_cancels_within_a_second_and_imagej_stays_usable(fiji, data, tmp_
     after.write_text(f'open("{data["dir"]}/cells.tif");\n'
                      'run("pCF Analysis", "radius=2 points=4 bins=5 smooth device=cpu");\n'
                      'print("RESULT " + getTitle() + " " + nResults);\n')
+    medium = tmp_path / "medium.ijm"  # runs to the end: progress shows in ImageJ's bar
+    medium.write_text(f'open("{big}");\n'
+                      'run("pCF Analysis", "radius=4 points=16 bins=32 smooth device=cpu");\n')
     # Esc 1.5 s after the run started (its input is in shared memory)
-    proc = run_ij_gui([slow, after], fiji, esc_ms=1500, env_extra={"PCFIJ_DEBUG": "1"},
-                      timeout=300)
+    proc = run_ij_gui([slow, after, medium], fiji, esc_ms=1500,
+                      env_extra={"PCFIJ_DEBUG": "1"}, timeout=300)
     out = proc.stdout + proc.stderr
     log = section(proc.stdout, "LOG-BEGIN", "LOG-END")
     assert "NOT-CANCELED" not in log, out
@@ -244,6 +247,14 @@ def test_escape_cancels_within_a_second_and_imagej_stays_usable(fiji, data, tmp_
     returned = int(re.search(r"MACRO-RETURNED (\d+)", out).group(1))
     assert returned - esc < 3000, out
     assert "RESULT cells pCF 5" in log, out
+    # the worker's status and progress reach ImageJ's status and progress bars
+    fractions, inside = [], False
+    for ln in proc.stdout.splitlines():
+        if ln.startswith("STATUS "):  # only while the pCF computation shows in the status
+            inside = ln == "STATUS pCF Analysis: computing pair correlations"
+        elif ln.startswith("PROGRESS ") and inside:
+            fractions.append(float(ln.split()[1]))
+    assert any(0 < f < 1 for f in fractions), out
 
 
 # ----------------------------------------------------------------------------- item 8
