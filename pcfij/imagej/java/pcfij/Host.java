@@ -205,6 +205,13 @@ public class Host implements PlugIn {
 				IJ.showStatus(title + ": canceling");
 			} else if (cancelAt > 0 && System.currentTimeMillis() - cancelAt > 600) {
 				Worker.kill();  // the engine did not reach a check point in time: stop it
+				Thread restart = new Thread("pcfij-worker-restart") {  // ready for the next command
+					public void run() {
+						try { Worker.get(); } catch (HostException e) { }
+					}
+				};
+				restart.setDaemon(true);
+				restart.start();
 				canceled(title);
 				return null;
 			}
