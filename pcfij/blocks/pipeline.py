@@ -75,8 +75,8 @@ from pcfij.io.rows import read_rows, row_reader
 from pcfij.io.source import Source
 
 MIN_FRAMES = 32
-#: memory kept free besides the blocks (dask, tqdm, Python objects)
-RESERVE = 64 * 2**20
+#: memory kept free besides the blocks (dask, tqdm, Python objects, write buffers)
+RESERVE = 128 * 2**20
 #: assumed resident memory of a fresh dask.distributed worker process
 WORKER_BASELINE = 250 * 2**20
 #: seconds to wait for a dask scheduler to answer
@@ -110,8 +110,27 @@ def anonymous_rss() -> int:
     return current_rss()
 
 
+def _warm_up(dtype, params: dict) -> None:
+    """Load what the first block would load (the Zarr writer, the ipCF kernels for this
+    sample type), so the memory measured before planning includes it."""
+    import warnings
+
+    import zarr  # noqa: F401 - imported for its memory, used by every block
+
+    from pcfij.pcf import ipcf
+
+    rng = np.random.default_rng(0)
+    r = params["radius"]
+    tiny = (100 + rng.integers(0, 50, (96, 2 * r + 4, 2 * r + 4))).astype(dtype)
+    kw = dict(params, bleach_filter=8 if params.get("bleach_filter") else 0)
+    kw.pop("memory_budget", None)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ipcf(tiny, **kw, progress=False)
+
+
 def _check_params(**values) -> dict:
-    from pcfij.pcf.commands import PCF
+    from pcfij.commands.pcf import PCF
 
     out = {}
     for name, value in values.items():
@@ -624,6 +643,7 @@ def _plan_and_open(prep, store, series, p, nframes, bins, identity, fp, inp, ove
         budget, _ = _worker_budget(prep.client, limit)
         baseline = WORKER_BASELINE
     else:
+        _warm_up(series.dtype, prep.params)  # what the first block would add, counted now
         baseline = anonymous_rss() + RESERVE
         budget = limit - baseline
     prep.budget = budget
