@@ -67,6 +67,14 @@ class Param:
     imagej : bool
         Show this parameter in the ImageJ dialog (False for CLI-only options such as
         output paths).
+    python : bool
+        The parameter is an argument of the command's engine function (False for what only
+        the adapters use: output paths, ``overwrite``, file-format options ...). The
+        declaration test compares the others' names and defaults with the function's
+        signature.
+    arg : str, optional
+        The function's name for this argument when it differs from ``name`` (``ref`` on
+        the CLI is ``ref_mat`` in algotom's signature).
     """
 
     name: str
@@ -82,6 +90,8 @@ class Param:
     optional: bool = False
     imagej: bool = True
     aliases: tuple[str, ...] = ()
+    python: bool = True
+    arg: str | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -100,6 +110,11 @@ class Param:
     def label(self) -> str:
         """Dialog label: the macro key, then the unit in brackets."""
         return f"{self.macro_key} ({self.unit})" if self.unit else self.macro_key
+
+    @property
+    def argument(self) -> str:
+        """The name of this parameter in the engine function's signature."""
+        return self.arg or self.name
 
     @property
     def flag(self) -> str:
@@ -205,30 +220,33 @@ REQUIRED: Any = _Required()
 
 @dataclass(frozen=True)
 class Command:
-    """A command: its names, its parameters, and where its CLI and ImageJ runners live.
+    """A command: its names, its parameters and the engine function it runs.
 
     Parameters
     ----------
     name : str
-        CLI sub-command (``pcfij pcf``).
+        CLI sub-command (``pcfij pcf``); the CLI finds its runner by this name
+        (:data:`pcfij.cli.runners.RUNNERS`), ImageJ by this name too.
     title : str
         ImageJ menu command under *Plugins > pcfij* (``"pCF Analysis"``).
     summary : str
         One line for ``--help``, menus and docs.
     params : tuple of Param
         The parameters, in dialog order.
-    cli_runner : str
-        ``"module:function"`` called as ``function(values: dict) -> int`` by the CLI.
-    imagej_runner : str, optional
-        ``"module:function"`` called by the ImageJ bridge.
+    function : callable, optional
+        The engine function the command runs (``pcfij.pcf.ipcf``), None for commands that
+        are adapters only (``install-plugins``). Its signature holds the defaults of every
+        parameter with ``python=True``.
+    cli_extra : callable, optional
+        Adds arguments that are not parameters (positional CLI-only words) to the argparse
+        parser.
     """
 
     name: str
     title: str
     summary: str
     params: tuple[Param, ...]
-    cli_runner: str = ""
-    imagej_runner: str = ""
+    function: Callable[..., Any] | None = field(default=None, compare=False)
     cli_extra: Callable[[argparse.ArgumentParser], None] | None = field(default=None)
 
     def param(self, name: str) -> Param:
@@ -253,24 +271,8 @@ class Command:
         InputError
             Unknown parameter, missing required value or value out of range.
         """
-        given = dict(values or {}, **kwargs)
-        names = {p.name for p in self.params}
-        unknown = sorted(set(given) - names)
-        if unknown:
-            raise InputError(
-                f"{self.name}: unknown parameter(s) {', '.join(unknown)}; "
-                f"known: {', '.join(sorted(names))}"
-            )
-        out: dict[str, Any] = {}
-        for p in self.params:
-            if p.name in given:
-                out[p.name] = p.coerce(given[p.name])
-            elif p.required:
-                if require:
-                    raise InputError(f"{self.name}: {p.name} must be given")
-            else:
-                out[p.name] = p.default
-        return out
+        return check_values(self.params, dict(values or {}, **kwargs), require=require,
+                            owner=self.name)
 
     # ------------------------------------------------------------------ CLI
     def add_to_parser(self, subparsers: Any) -> argparse.ArgumentParser:
@@ -368,6 +370,48 @@ class Command:
                 text = f"[{text}]"
             parts.append(f"{p.macro_key}={text}")
         return " ".join(parts)
+
+
+def check_values(params: Sequence[Param], given: Mapping[str, Any], *, require: bool = True,
+                 owner: str = "") -> dict[str, Any]:
+    """Check ``given`` against ``params``: a complete, coerced set of values.
+
+    The one checking rule of :meth:`Command.validate`, also used by the engines with their
+    own parameter lists (they never import the command declarations).
+
+    Parameters
+    ----------
+    params : sequence of Param
+        The parameters allowed.
+    given : mapping
+        Values by parameter name.
+    require : bool
+        Missing required parameters are an error (True) or left out (False).
+    owner : str
+        Command or function name that starts unknown/missing messages ("" for none).
+
+    Raises
+    ------
+    InputError
+        Unknown parameter, missing required value or value out of range.
+    """
+    who = f"{owner}: " if owner else ""
+    names = {p.name for p in params}
+    unknown = sorted(set(given) - names)
+    if unknown:
+        raise InputError(
+            f"{who}unknown parameter(s) {', '.join(unknown)}; known: {', '.join(sorted(names))}"
+        )
+    out: dict[str, Any] = {}
+    for p in params:
+        if p.name in given:
+            out[p.name] = p.coerce(given[p.name])
+        elif p.required:
+            if require:
+                raise InputError(f"{who}{p.name} must be given")
+        else:
+            out[p.name] = p.default
+    return out
 
 
 def _split_macro_options(options: str) -> dict[str, str | None]:

@@ -176,9 +176,7 @@ def run_pcfij(args, cwd: Path) -> subprocess.CompletedProcess:
 # case (two at a time), print [[returncode, stdout, stderr], ...] as JSON.
 FORKER = r"""
 import json, os, sys, traceback
-import pcfij.cli, pcfij.registry
-for cmd in pcfij.registry.all_commands().values():  # import what main() would import
-    pcfij.registry.resolve(cmd.cli_runner)
+import pcfij.cli, pcfij.cli.runners  # import what main() would import
 jobs = json.load(sys.stdin)
 out = [None] * len(jobs)
 running = {}
@@ -359,12 +357,13 @@ def test_a_bug_prints_its_traceback_and_asks_for_a_report(tmp_path):
         "ZeroDivision"])
 def test_only_input_and_clear_os_errors_are_one_line(exc, user, monkeypatch, capsys):
     import pcfij.cli as cli
+    import pcfij.cli.runners  # noqa: F401 - patched below
 
     def runner(values, ns):
         raise exc()
 
     monkeypatch.delenv("PCFIJ_DEBUG", raising=False)
-    monkeypatch.setattr(cli, "resolve", lambda spec: runner)
+    monkeypatch.setitem(sys.modules["pcfij.cli.runners"].RUNNERS, "shift", runner)
     rc = cli.main(["shift", "a.tif", "b.tif"])
     err = capsys.readouterr().err
     if user:

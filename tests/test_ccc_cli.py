@@ -9,10 +9,10 @@ import pytest
 import tifffile
 
 from pcfij.ccc import ccc
-from pcfij.ccc.commands import CCC, CCC_NO_CONFIDENCE, XCORR
 from pcfij.cli import main
+from pcfij.commands import all_commands, imagej_commands
+from pcfij.commands.ccc import CCC, CCC_NO_CONFIDENCE, XCORR
 from pcfij.io.tiff import Calibration, read_image, write_imagej_tiff
-from pcfij.registry import all_commands, imagej_commands
 from pcfij.simulate.pairs import correlated_pairs
 
 

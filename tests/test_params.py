@@ -7,10 +7,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from pcfij.cli import build_parser
+from pcfij.commands import all_commands, imagej_commands
+from pcfij.commands.pcf import PCF
 from pcfij.errors import InputError, InputTypeError
 from pcfij.params import Command, Param, _split_macro_options
-from pcfij.pcf.commands import PCF
-from pcfij.registry import all_commands, imagej_commands
 
 
 def test_macro_options_round_trip_and_brackets():
@@ -75,7 +75,7 @@ def test_split_macro_options_inverts_imagej_quoting(d):
 
 
 def test_macro_key_aliases_are_rewritten():
-    from pcfij.ccc.commands import CCC
+    from pcfij.commands.ccc import CCC
 
     text = CCC.canonical_macro_options("image1=[a b] image2=c mask=m generatecontributionimages")
     assert text == "dataset1=[a b] dataset2=c maskdataset=m generatecontributionimages"

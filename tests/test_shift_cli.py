@@ -9,7 +9,7 @@ import pytest
 import tifffile
 
 from pcfij.cli import main
-from pcfij.registry import all_commands
+from pcfij.commands import all_commands
 from pcfij.simulate import shifts as sim
 
 

@@ -25,7 +25,6 @@ import numpy as np
 
 from pcfij.ccc import fit as fitting
 from pcfij.ccc import timeseries, unbiased
-from pcfij.ccc.commands import CCC, XCORR
 from pcfij.ccc.contributions import (
     contribution_images,
     gaussian_weights,
@@ -33,10 +32,12 @@ from pcfij.ccc.contributions import (
 )
 from pcfij.ccc.correlation import Correlator
 from pcfij.ccc.inputs import Inputs, check_inputs, mask_statistics
+from pcfij.ccc.parameters import CCC_PARAMS, XCORR_PARAMS
 from pcfij.ccc.profile import RadialBinning
 from pcfij.ccc.result import CCCResult
 from pcfij.errors import InputError
 from pcfij.kernels import get_backend, parse_device
+from pcfij.params import check_values
 
 LOW_CONFIDENCE = 0.1
 LOW_R_SQUARED = 0.05
@@ -173,9 +174,9 @@ class _Engine:
         return out
 
 
-def _validate(command, **values) -> dict:
+def _validate(params, owner: str, **values) -> dict:
     values["device"] = parse_device(values.get("device"))
-    return command.validate(**values)
+    return check_values(params, values, owner=owner)
 
 
 def _collect(inputs: Inputs, frames: list[dict], *, command: str, device: str,
@@ -348,7 +349,7 @@ def ccc(image1, image2, mask=None, *, scale=None, time_axis=None, confidence=Tru
     InputError, InputTypeError
         Bad input (shapes, mask, NaN/Inf inside the mask, scale ...), with what to do.
     """
-    v = _validate(CCC, image1=image1, image2=image2, mask=mask, scale=scale,
+    v = _validate(CCC_PARAMS, "ccc", image1=image1, image2=image2, mask=mask, scale=scale,
                   time_axis=time_axis, confidence=confidence, contributions=contributions,
                   intermediates=intermediates, significant_digits=significant_digits,
                   device=device, method=method)
@@ -371,7 +372,7 @@ def cross_correlation_profile(image1, image2, mask=None, *, scale=None, time_axi
     exact distance keys). The result has ``original`` (profile),
     ``original_image`` and ``distance``; the fit statistics are None.
     """
-    v = _validate(XCORR, image1=image1, image2=image2, mask=mask, scale=scale,
+    v = _validate(XCORR_PARAMS, "xcorr", image1=image1, image2=image2, mask=mask, scale=scale,
                   time_axis=time_axis, significant_digits=significant_digits,
                   device=device)
     inputs = check_inputs(image1, image2, mask, scale=v["scale"], time_axis=v["time_axis"])

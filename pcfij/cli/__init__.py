@@ -1,6 +1,7 @@
 """The ``pcfij`` command line (also ``python -m pcfij``).
 
-Sub-commands are generated from the command declarations (:mod:`pcfij.registry`).
+Sub-commands are generated from the command declarations (:mod:`pcfij.commands`); each
+runs the function of :data:`pcfij.cli.runners.RUNNERS` under its name.
 
 * Bad input (:class:`~pcfij.errors.InputError`, :class:`~pcfij.errors.InputTypeError`) and
   clear operating-system errors (missing file, permission denied, disk full, read-only file
@@ -24,8 +25,8 @@ import warnings
 from collections.abc import Sequence
 
 from pcfij import __version__
+from pcfij.commands import COMMANDS
 from pcfij.errors import InputError, InputTypeError
-from pcfij.registry import all_commands, resolve
 
 EXIT_ERROR = 1
 EXIT_BUG = 70
@@ -51,7 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"pcfij {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
-    for cmd in all_commands().values():
+    for cmd in COMMANDS:
         p = cmd.add_to_parser(sub)
         p.set_defaults(_command=cmd)
     return parser
@@ -65,7 +66,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     with warnings.catch_warnings():
         warnings.formatwarning = _warning_line(cmd.name)  # restored on exit
         try:
-            runner = resolve(cmd.cli_runner)
+            from pcfij.cli.runners import RUNNERS  # all CLI modules: after parsing
+
+            runner = RUNNERS[cmd.name]
             return int(runner(cmd.values_from_namespace(ns), ns) or 0)
         except KeyboardInterrupt:
             print(f"pcfij {cmd.name}: interrupted", file=sys.stderr)

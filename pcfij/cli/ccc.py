@@ -101,7 +101,7 @@ def _prepare(values: dict, command: str):
 # ---------------------------------------------------------------------------- runners
 def _run(values: dict, ns, command: str) -> int:
     from pcfij.ccc import ccc, cross_correlation_profile  # noqa: PLC0415
-    from pcfij.registry import all_commands  # noqa: PLC0415
+    from pcfij.commands import all_commands  # noqa: PLC0415
 
     values = all_commands()[command].validate(values)  # types and ranges, clear messages
     a, b, mask, time_axis, scale, unit, cal = _prepare(values, command)

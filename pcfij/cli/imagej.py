@@ -146,7 +146,6 @@ def _squeeze(img):
 
 def run_local_shifts(values: dict, ns: argparse.Namespace) -> int:
     """``pcfij local-shifts REF MOVING -o maps.tif``: ``pcfij shift --local``."""
-    from pcfij.registry import all_commands, resolve
+    from pcfij.cli.shift import run_shift
 
-    shift = all_commands()["shift"]
-    return int(resolve(shift.cli_runner)(dict(values, local=True), ns) or 0)
+    return int(run_shift(dict(values, local=True), ns) or 0)

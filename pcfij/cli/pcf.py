@@ -9,12 +9,12 @@ from pathlib import Path
 
 import numpy as np
 
+from pcfij.commands.pcf import BLEACH, DEMO, PCF, SIMULATE
 from pcfij.errors import InputError
 from pcfij.io.outdir import check_writable_target, staged_output_dir
 from pcfij.io.readers import parse_frames, parse_roi
 from pcfij.io.tiff import Calibration, read_image, write_imagej_tiff
 from pcfij.pcf import bin_delays, circle, correct_bleaching, ipcf, ipcf_bins
-from pcfij.pcf.commands import BLEACH, DEMO, PCF, SIMULATE
 
 BIG_SUFFIXES = (".zarr", ".h5", ".hdf5")
 

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import numpy as np
 
+from pcfij.commands.shift import DRIFT, SHIFT
 from pcfij.errors import InputError, InputTypeError, renamed
 from pcfij.io.tiff import Image, read_image, write_imagej_tiff
-from pcfij.shift.commands import DRIFT, SHIFT
 
 
 # ---------------------------------------------------------------------------- helpers

@@ -282,7 +282,7 @@ RUNNERS: dict[str, Callable[[dict, dict, Context], Outputs]] = {
 
 
 def find_runner(cmd: Command) -> Callable | None:
-    """The runner of a command: :data:`RUNNERS` by CLI name, else ``cmd.imagej_runner``."""
+    """The runner of a command: :data:`RUNNERS` (or the shift runners') by CLI name."""
     if cmd.name in RUNNERS:
         return RUNNERS[cmd.name]
     try:
@@ -292,8 +292,4 @@ def find_runner(cmd: Command) -> Callable | None:
             return runners_shift.RUNNERS[cmd.name]
     except ImportError:
         pass
-    if cmd.imagej_runner:
-        from pcfij.registry import resolve
-
-        return resolve(cmd.imagej_runner)
     return None

@@ -32,8 +32,10 @@ import numpy as np
 from pcfij.errors import InputError, InputTypeError
 from pcfij.kernels import get_backend, pcf_cpu, pcf_gpu
 from pcfij.kernels.pcf_plan import bin_weights, offset_classes
+from pcfij.params import check_values
 from pcfij.pcf.basics import bin_delays, circle, logbins, pow2_frames
 from pcfij.pcf.bleach import correct_bleaching
+from pcfij.pcf.parameters import PCF_PARAMS
 from pcfij.pcf.result import IPCFResult
 
 MIN_FRAMES = 32
@@ -133,12 +135,10 @@ def ipcf(
     InputTypeError
         Non-numeric data.
     """
-    from pcfij.pcf.commands import PCF  # the one declaration of these parameters
-
-    values = PCF.validate(
-        require=False, radius=radius, npoints=npoints, nbins=nbins, pow2=pow2,
+    values = check_values(PCF_PARAMS, dict(
+        radius=radius, npoints=npoints, nbins=nbins, pow2=pow2,
         bleach_filter=bleach_filter, smooth=smooth, device=device,
-    )
+    ), require=False, owner="pcf")
     radius, npoints, nbins = values["radius"], values["npoints"], values["nbins"]
     arr = _check_data(data, radius)
     mask_arr = _check_mask(mask, arr.shape[1:])

@@ -1,4 +1,4 @@
-"""Command declarations of pcfij.shift (CLI, ImageJ dialog, macro options).
+"""Declarations of the shift commands: ``shift`` and ``drift`` (CLI, ImageJ dialog, macro options).
 
 ``pcfij shift REF MOVING`` prints the global (x, y) shift; with ``--local -o maps.tif`` it
 writes the local x/y shift maps. ``pcfij drift STACK -o corrected.tif [--table drift.csv]``
@@ -10,6 +10,7 @@ and :func:`pcfij.shift.register_stack`.
 from __future__ import annotations
 
 from pcfij.params import REQUIRED, Command, Param
+from pcfij.shift import find_local_shifts, register_stack
 
 SUBPIXEL = Param("method", "choice", "diff",
                  "sub-pixel peak method: finite differences or least-squares fit",
@@ -18,16 +19,20 @@ SIZE = Param("size", "int", 3, "sub-pixel fit window for poly_fit (odd, 3..9)", 
              unit="pixels")
 MARGIN = Param("margin", "int", 10, "search range: largest shift looked for", min=0,
                unit="pixels")
-OVERWRITE = Param("overwrite", "bool", False, "replace existing output files", imagej=False)
+OVERWRITE = Param("overwrite", "bool", False, "replace existing output files", imagej=False,
+                  python=False)
 
 SHIFT = Command(
     name="shift",
     title="Find Shift",
     summary="Shift between two images (global x, y) or local shift maps (--local)",
     params=(
-        Param("ref", "image", REQUIRED, "reference image (2D, or a stack for 3D matching)"),
-        Param("moving", "image", REQUIRED, "image whose shift is measured (same size)"),
-        Param("local", "bool", False, "compute local shift maps (x and y per pixel)"),
+        Param("ref", "image", REQUIRED, "reference image (2D, or a stack for 3D matching)",
+              arg="ref_mat"),
+        Param("moving", "image", REQUIRED, "image whose shift is measured (same size)",
+              arg="mat"),
+        Param("local", "bool", False, "compute local shift maps (x and y per pixel)",
+              python=False),
         MARGIN,
         Param("win_size", "int", 7, "local window size (made odd)", min=1, unit="pixels",
               key="window", cli="--win-size"),
@@ -43,12 +48,12 @@ SHIFT = Command(
               key="chunk"),
         Param("output", "path", None,
               "output: TIFF of the x/y shift maps (--local) or CSV of x, y", cli="-o",
-              optional=True, imagej=False),
+              optional=True, imagej=False, python=False),
         Param("plot", "path", None, "also save a vector-field plot of the local shifts (PNG)",
-              optional=True, imagej=False),
+              optional=True, imagej=False, python=False),
         OVERWRITE,
     ),
-    cli_runner="pcfij.cli.shift:run_shift",
+    function=find_local_shifts,  # without --local: find_shift_based_correlation_map
 )
 
 DRIFT = Command(
@@ -73,12 +78,12 @@ DRIFT = Command(
         Param("gpu", "choice", "cpu", "where to compute correlation maps",
               choices=("cpu", "gpu", "auto"), key="device", cli="--device"),
         Param("output", "path", REQUIRED, "corrected stack (ImageJ TIFF)", cli="-o",
-              imagej=False),
+              imagej=False, python=False),
         Param("table", "path", None, "also write the drift table (CSV: frame, dx, dy, at_margin)",
-              optional=True, imagej=False),
+              optional=True, imagej=False, python=False),
         OVERWRITE,
     ),
-    cli_runner="pcfij.cli.shift:run_drift",
+    function=register_stack,
 )
 
 COMMANDS = (SHIFT, DRIFT)
