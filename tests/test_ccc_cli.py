@@ -136,14 +136,14 @@ def test_cli_errors_are_one_line(files, tmp_path, capsys, args, words):
 
 def test_failed_write_leaves_no_output(files, tmp_path, monkeypatch):
     d, _ = files
-    import pcfij.plot_ccc
+    import pcfij.plot.ccc
 
     def boom(*a, **k):
         import errno
 
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(pcfij.plot_ccc, "render_plot", boom)
+    monkeypatch.setattr(pcfij.plot.ccc, "render_plot", boom)
     out = tmp_path / "out"
     assert main(["ccc", str(d / "a.tif"), str(d / "b.tif"), "--no-mask", "-o", str(out)]) == 1
     assert not out.exists()

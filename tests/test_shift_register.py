@@ -90,7 +90,7 @@ def test_register_bad_arguments():
 def test_quiver_plot():
     from matplotlib.figure import Figure
 
-    from pcfij.plot_shift import plot_shift_map
+    from pcfij.plot.shift import plot_shift_map
 
     fx, fy = sim.smooth_field((64, 64), amplitude=1.0, period=40, seed=1)
     xs = np.zeros((64, 64), np.float32)

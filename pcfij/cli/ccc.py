@@ -205,7 +205,7 @@ def write_outputs(result, folder, *, calibration: Calibration | None = None,
         Name of the mask (Summary.txt).
     """
     from pcfij.ccc.present import ccc_outputs, ccc_summary, plot_range  # noqa: PLC0415
-    from pcfij.plot_ccc import render_plot  # noqa: PLC0415
+    from pcfij.plot.ccc import render_plot  # noqa: PLC0415
 
     values = {"frame_interval": calibration.frame_interval if calibration else 0.0}
     shown = ccc_outputs(result, title1=image_names[0], title2=image_names[1], values=values)

@@ -135,7 +135,7 @@ def run_shift(values: dict, ns) -> int:
             p, maps, "CYX", mov.calibration, labels=["x shift", "y shift"]))
         print(f"wrote local shift maps (x, y) to {out}")
     if plot is not None:
-        from pcfij.plot_shift import save_shift_plot
+        from pcfij.plot.shift import save_shift_plot
 
         write_atomic(plot, lambda p: save_shift_plot(p, xs, ys))
         print(f"wrote vector-field plot to {plot}")
