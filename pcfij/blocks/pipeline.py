@@ -110,6 +110,22 @@ def anonymous_rss() -> int:
     return current_rss()
 
 
+def _return_freed_memory(setup: bool = False) -> None:
+    """glibc: give freed memory back to the system (``setup``: allocations of 1 MB and more
+    always mapped, so freeing them unmaps them; otherwise glibc raises its threshold to
+    32 MB after the first large free and keeps block-sized buffers in per-thread heaps)."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL("libc.so.6")
+        if setup:
+            libc.mallopt(-3, 1 << 20)  # M_MMAP_THRESHOLD
+        else:
+            libc.malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc
+        pass
+
+
 def _warm_up(dtype, params: dict) -> None:
     """Load what the first block would load (the Zarr writer, the ipCF kernels for this
     sample type), so the memory measured before planning includes it."""
@@ -467,6 +483,7 @@ def _run_bands(prep: Prepared, jobs: list[dict], on_done, stats: dict) -> None:
                 band.arrays[i] = None
                 gate.release(arr.nbytes)
                 del arr
+                _return_freed_memory()
     finally:
         gate.halt()
         thread.join()
@@ -643,6 +660,7 @@ def _plan_and_open(prep, store, series, p, nframes, bins, identity, fp, inp, ove
         budget, _ = _worker_budget(prep.client, limit)
         baseline = WORKER_BASELINE
     else:
+        _return_freed_memory(setup=True)
         _warm_up(series.dtype, prep.params)  # what the first block would add, counted now
         baseline = anonymous_rss() + RESERVE
         budget = limit - baseline
