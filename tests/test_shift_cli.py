@@ -105,3 +105,29 @@ def test_drift_rejects_single_image(pair, tmp_path, capsys):
     assert main(["drift", str(a), "-o", str(tmp_path / "c.tif")]) == 1
     assert "single image" in capsys.readouterr().err
     assert not (tmp_path / "c.tif").exists()
+
+
+def test_device_gpu_without_a_gpu_is_one_error_line(pair, tmp_path, capsys, monkeypatch):
+    """--device gpu follows the rule of pcf and ccc (refused without a GPU, nothing written);
+    --device auto runs on the CPU without a warning."""
+    from pcfij.kernels import backend
+
+    a, b = pair
+    monkeypatch.setenv("PCFIJ_NO_GPU", "1")
+    backend.cupy_or_none.cache_clear()
+    try:
+        out = tmp_path / "maps.tif"
+        capsys.readouterr()
+        assert main(["shift", str(a), str(b), "--local", "--device", "gpu", "-o", str(out)]) == 1
+        err = capsys.readouterr().err
+        assert len(err.strip().splitlines()) == 1 and "device='gpu'" in err
+        assert not out.exists()
+        stack = tmp_path / "stack.tif"
+        tifffile.imwrite(stack, np.stack([tifffile.imread(a)] * 3).astype(np.float32),
+                         imagej=True, metadata={"axes": "TYX"})
+        assert main(["drift", str(stack), "-o", str(tmp_path / "c.tif"), "--device", "gpu"]) == 1
+        assert "device='gpu'" in capsys.readouterr().err
+        assert main(["shift", str(a), str(b), "--device", "auto"]) == 0
+        assert capsys.readouterr().err == ""
+    finally:
+        backend.cupy_or_none.cache_clear()

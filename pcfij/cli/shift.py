@@ -91,6 +91,16 @@ def _file_names(v: dict) -> Iterator[None]:
 
 
 # ---------------------------------------------------------------------------- shift
+def _where(choice: str, *, local: bool) -> dict:
+    """The engine's device arguments for ``--device``: ``cpu``/``gpu``/``auto`` are pcfij's
+    ``device=`` (``gpu`` without a GPU is refused, as in ``pcfij pcf`` and ``pcfij ccc``);
+    ``hybrid`` is algotom's ``gpu="hybrid"`` (local maps; the GPU for a global shift), which
+    warns and runs on the CPU without a GPU."""
+    if choice == "hybrid":
+        return {"gpu": "hybrid" if local else True}
+    return {"device": choice}
+
+
 def run_shift(values: dict, ns) -> int:
     """``pcfij shift REF MOVING [--local -o maps.tif]``."""
     from pcfij.shift import find_local_shifts, find_shift_based_correlation_map
@@ -112,14 +122,12 @@ def run_shift(values: dict, ns) -> int:
     if ref.data.shape != mov.data.shape:
         raise InputError(f"{v['ref']} and {v['moving']} have different shapes "
                          f"{ref.data.shape} and {mov.data.shape}")
-    gpu = {"cpu": False, "gpu": True}.get(v["gpu"], v["gpu"])
+    where = _where(v["gpu"], local=v["local"])
     if not v["local"]:
-        if gpu == "hybrid":
-            gpu = True
         with _file_names(v):
             x, y = find_shift_based_correlation_map(ref.data, mov.data, margin=v["margin"],
                                                     method=v["method"], size=v["size"],
-                                                    gpu=gpu)
+                                                    **where)
         print(f"{x:.6f} {y:.6f}")
         if out is not None:
             _write_csv(out, ["x", "y"], [[f"{x:.6f}", f"{y:.6f}"]])
@@ -127,7 +135,7 @@ def run_shift(values: dict, ns) -> int:
     with _file_names(v):
         xs, ys = find_local_shifts(ref.data, mov.data, dim=v["dim"], win_size=v["win_size"],
                                    margin=v["margin"], method=v["method"], size=v["size"],
-                                   gpu=gpu, ncore=v["ncore"], norm=v["norm"],
+                                   **where, ncore=v["ncore"], norm=v["norm"],
                                    chunk_size=v["chunk_size"])
     if out is not None:
         maps = np.stack([xs, ys]).astype(np.float32)
@@ -183,10 +191,10 @@ def run_drift(values: dict, ns) -> int:
     n = moved.shape[0]
     h, w = moved.shape[-2:]
     work = moved.reshape((n, -1, h, w)) if moved.ndim > 3 else moved
-    gpu = {"cpu": False, "gpu": True}.get(v["gpu"], v["gpu"])
     res = register_stack(work, reference=_reference(v["reference"]), method=v["method"],
                          margin=v["margin"], sub_pixel_method=v["sub_pixel_method"],
-                         block=v["block"], order=v["order"], mode=v["mode"], gpu=gpu)
+                         block=v["block"], order=v["order"], mode=v["mode"],
+                         **_where(v["gpu"], local=False))
     corrected = res.corrected.reshape(moved.shape)
     inverse = np.argsort(order)
     corrected = np.transpose(corrected, inverse)
