@@ -20,8 +20,8 @@ from collections.abc import Callable
 import numpy as np
 
 from pcfij.errors import InputError, InputTypeError
-from pcfij.io.tiff import Calibration, Image
-from pcfij.outputs import RESULTS, Context, OutImage, OutPlot, Outputs, OutTable
+from pcfij.io.tiff import Image
+from pcfij.outputs import RESULTS, Context, OutImage, Outputs, OutTable
 from pcfij.params import Command
 
 
@@ -31,6 +31,11 @@ def _stem(img: Image) -> str:
         if name.lower().endswith(ext):
             return name[: -len(ext)]
     return name
+
+
+def _title(img: Image) -> str:
+    """The image's ImageJ title (a file's name without its folder), as the plugin names outputs."""
+    return str(img.path or "image").replace("\\", "/").rsplit("/", 1)[-1]
 
 
 def _warnings_to_log(caught: list, out: Outputs) -> None:
@@ -161,67 +166,6 @@ def _ccc_inputs(inputs: dict):
     return a, b, mdata, time_axis, scale, unit
 
 
-def _ccc_outputs(res, a: Image, b: Image, values: dict, title: str) -> Outputs:
-    out = Outputs()
-    cal = a.calibration
-    fi = cal.frame_interval
-    label = f"{_stem(a)} x {_stem(b)}"
-    if res.has_fit:
-        rows = res.results_table(frame_interval=fi)
-        if res.is_series:
-            cols = res.frames_table(frame_interval=fi)
-            out.tables.append(OutTable(cols, RESULTS))
-            out.tables.append(OutTable({k: [v] for k, v in rows}, "CC Results", [label]))
-        else:
-            out.tables.append(OutTable({k: [v] for k, v in rows}, RESULTS, [label]))
-    prof = res.profile_table()
-    prof_cols = {k: np.asarray(v, float) for k, v in prof.items()}
-    if not res.has_fit:
-        out.tables.append(OutTable(prof_cols, RESULTS))
-    else:
-        out.tables.append(OutTable(prof_cols, "CC Profile"))
-    dist_key = next(iter(prof_cols))
-    if res.is_series and res.has_fit:
-        hm = res.heatmap
-        luts = {"Gaussian fit": "Magenta", "Subtracted CC": "Green", "Original CC": "Blue",
-                "fit": "Magenta", "subtracted": "Green", "original": "Blue"}
-        names = res.heatmap_channels
-        out.images.append(OutImage(
-            hm, "CYX", f"{label} CC heat map", None,
-            [str(n) for n in names] if hm.shape[0] == len(names) else None,
-            "pcfij CCC heat map: x = frame, y = distance index (0 at the top; distances in "
-            "the CC Profile table), channels: " + ", ".join(map(str, names)) + "\n",
-            [luts.get(str(n), "Gray") for n in names],
-        ))
-    else:
-        plot = OutPlot(f"{label} Correlation Plot", f"distance ({res.unit})",
-                       "cross-correlation")
-        d = prof_cols[dist_key]
-        if "Original CC" in prof_cols:
-            plot.add("original", d, prof_cols["Original CC"], "circle", "blue")
-        if "Subtracted CC" in prof_cols:
-            plot.add("subtracted", d, prof_cols["Subtracted CC"], "circle", "green")
-        if "Gaussian fit" in prof_cols:
-            plot.add("Gaussian fit", d, prof_cols["Gaussian fit"], "filled", "magenta")
-        out.plots.append(plot)
-    img_cal = Calibration(cal.pixel_width, cal.pixel_height, cal.voxel_depth, cal.unit,
-                          cal.frame_interval)
-    for key, name in (("original_image", "original CC"), ("subtracted_image", "subtracted CC"),
-                      ("gaussian_modified_image", "Gaussian-modified CC"),
-                      ("contribution1", f"Contribution of {a.path}"),
-                      ("contribution2", f"Contribution of {b.path}")):
-        arr = getattr(res, key)
-        if arr is None:
-            continue
-        if key.startswith("original") and not (values.get("intermediates") or not res.has_fit):
-            continue
-        ttl = name if key.startswith("contribution") else f"{label} {name}"
-        out.images.append(OutImage(np.asarray(arr, np.float32), a.axes, ttl, img_cal))
-    if res.message:
-        out.log.extend(f"{title}: {line}" for line in res.message.splitlines() if line)
-    return out
-
-
 def _ccc_common(values: dict, inputs: dict, ctx: Context, *, mode: str) -> Outputs:
     from pcfij.ccc import ccc, cross_correlation_profile
 
@@ -247,12 +191,9 @@ def _ccc_common(values: dict, inputs: dict, ctx: Context, *, mode: str) -> Outpu
     ctx.progress(1.0)
     title = {"ccc": "Colocalization by Cross Correlation", "noconf": "CCC - No confidence",
              "xcorr": "Just Cross Correlation"}[mode]
-    try:  # the Fiji plugin's names, once pcfij.ccc.present provides them
-        from pcfij.ccc.present import ccc_outputs
-    except ImportError:
-        out = _ccc_outputs(res, a, b, values, title)
-    else:
-        out = ccc_outputs(res, title1=str(a.path), title2=str(b.path), values=values)
+    from pcfij.ccc.present import ccc_outputs  # the Fiji plugin's table and image names
+
+    out = ccc_outputs(res, title1=_title(a), title2=_title(b), values=values)
     _warnings_to_log(caught, out)
     if m is None:
         out.log.append(f"{title}: no mask; the whole image was analysed")
