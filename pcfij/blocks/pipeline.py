@@ -414,7 +414,9 @@ def _run_bands(prep: Prepared, jobs: list[dict], on_done, stats: dict) -> None:
         bands.append(_Band(j, row, (y0, y1), start))
         prev = j
     compute = plan.block_bytes - plan.band_bytes
-    gate = _MemoryGate(max(prep.budget - compute, plan.band_bytes, 1), prep.limit - RESERVE)
+    # hard: the measured anonymous memory plus a block's computation must stay in the limit
+    gate = _MemoryGate(max(prep.budget - compute, plan.band_bytes, 1),
+                       prep.limit - RESERVE - compute)
     errors: list[BaseException] = []
     reader = row_reader(series)
 
