@@ -293,10 +293,14 @@ def ipcf_tile(
                 if progress is not None:
                     progress(done)
         else:
-            with ThreadPoolExecutor(nworkers) as pool:
+            pool = ThreadPoolExecutor(nworkers)
+            try:
                 for done in pool.map(work, jobs):
                     if progress is not None:
-                        progress(done)
+                        progress(done)  # may raise to cancel (ImageJ's Esc)
+            finally:
+                # on cancel or error, drop the jobs not started yet instead of running them
+                pool.shutdown(wait=True, cancel_futures=True)
     return result.reshape(oh, ow, npoints, nbins)
 
 
