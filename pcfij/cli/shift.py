@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pcfij.commands.shift import DRIFT, SHIFT
+from pcfij.commands.shift import DRIFT, SHIFT, device_arguments
 from pcfij.errors import InputError, InputTypeError, renamed
 from pcfij.io.tiff import Image, read_image, write_imagej_tiff
 
@@ -91,16 +91,6 @@ def _file_names(v: dict) -> Iterator[None]:
 
 
 # ---------------------------------------------------------------------------- shift
-def _where(choice: str, *, local: bool) -> dict:
-    """The engine's device arguments for ``--device``: ``cpu``/``gpu``/``auto`` are pcfij's
-    ``device=`` (``gpu`` without a GPU is refused, as in ``pcfij pcf`` and ``pcfij ccc``);
-    ``hybrid`` is algotom's ``gpu="hybrid"`` (local maps; the GPU for a global shift), which
-    warns and runs on the CPU without a GPU."""
-    if choice == "hybrid":
-        return {"gpu": "hybrid" if local else True}
-    return {"device": choice}
-
-
 def run_shift(values: dict, ns) -> int:
     """``pcfij shift REF MOVING [--local -o maps.tif]``."""
     from pcfij.shift import find_local_shifts, find_shift_based_correlation_map
@@ -122,7 +112,7 @@ def run_shift(values: dict, ns) -> int:
     if ref.data.shape != mov.data.shape:
         raise InputError(f"{v['ref']} and {v['moving']} have different shapes "
                          f"{ref.data.shape} and {mov.data.shape}")
-    where = _where(v["gpu"], local=v["local"])
+    where = device_arguments(v["gpu"], local=v["local"])
     if not v["local"]:
         with _file_names(v):
             x, y = find_shift_based_correlation_map(ref.data, mov.data, margin=v["margin"],
@@ -194,7 +184,7 @@ def run_drift(values: dict, ns) -> int:
     res = register_stack(work, reference=_reference(v["reference"]), method=v["method"],
                          margin=v["margin"], sub_pixel_method=v["sub_pixel_method"],
                          block=v["block"], order=v["order"], mode=v["mode"],
-                         **_where(v["gpu"], local=False))
+                         **device_arguments(v["gpu"], local=False))
     corrected = res.corrected.reshape(moved.shape)
     inverse = np.argsort(order)
     corrected = np.transpose(corrected, inverse)

@@ -19,6 +19,20 @@ SIZE = Param("size", "int", 3, "sub-pixel fit window for poly_fit (odd, 3..9)", 
              unit="pixels")
 MARGIN = Param("margin", "int", 10, "search range: largest shift looked for", min=0,
                unit="pixels")
+
+
+def device_arguments(choice: str, *, local: bool) -> dict:
+    """The shift functions' device keywords for the ``gpu`` choice (``--device``, ``device=``).
+
+    ``cpu``/``gpu``/``auto`` are pcfij's ``device=`` (``gpu`` without a GPU is refused, as in
+    ipCF and CCC); only ``hybrid`` is algotom's ``gpu="hybrid"`` (GPU maps, CPU peaks) for
+    local maps, and ``gpu=True`` for a global shift; it warns and runs on the CPU without a GPU.
+    """
+    if choice == "hybrid":
+        return {"gpu": "hybrid" if local else True}
+    return {"device": choice}
+
+
 OVERWRITE = Param("overwrite", "bool", False, "replace existing output files", imagej=False,
                   python=False)
 

@@ -11,8 +11,10 @@ import warnings
 
 import numpy as np
 
+from pcfij.commands.shift import device_arguments
 from pcfij.errors import InputError, InputTypeError, renamed
-from pcfij.imagej.runners import _stem, _warnings_to_log
+from pcfij.imagej.runner_inputs import stem as _stem
+from pcfij.imagej.runner_inputs import warnings_to_log as _warnings_to_log
 from pcfij.io.tiff import Calibration, Image
 from pcfij.outputs import RESULTS, Context, OutImage, OutPlot, Outputs, OutTable
 
@@ -39,24 +41,20 @@ def _titles(ref: Image, mov: Image):
                             "mat": f"the moving image ({_stem(mov)})"}) from None
 
 
-def _gpu(value):
-    return {"cpu": False, "gpu": True}.get(value, value)
-
-
 def run_shift(values: dict, inputs: dict, ctx: Context) -> Outputs:
     if values.get("local"):
         return run_local_shifts(values, inputs, ctx)
     from pcfij.shift import find_shift_based_correlation_map
 
     ref, mov = _pair(inputs)
-    gpu = _gpu(values["gpu"])
     ctx.status("correlating")
     with warnings.catch_warnings(record=True) as caught:  # e.g. peak at the margin -> log
         warnings.simplefilter("always")
         with _titles(ref, mov):
             x, y = find_shift_based_correlation_map(
                 ref.data, mov.data, margin=values["margin"], method=values["method"],
-                size=values["size"], gpu=True if gpu == "hybrid" else gpu)
+                size=values["size"],
+                **device_arguments(values["gpu"], local=False))
     ctx.progress(1.0)
     cal = mov.calibration
     cols = {"x": [float(x)], "y": [float(y)]}
@@ -79,7 +77,8 @@ def run_local_shifts(values: dict, inputs: dict, ctx: Context) -> Outputs:
         xs, ys = find_local_shifts(
             ref.data, mov.data, dim=int(values["dim"]), win_size=values["win_size"],
             margin=values["margin"], method=values["method"], size=values["size"],
-            gpu=_gpu(values["gpu"]), ncore=values.get("ncore"), norm=values["norm"],
+            **device_arguments(values["gpu"], local=True), ncore=values.get("ncore"),
+            norm=values["norm"],
             chunk_size=values["chunk_size"])
     ctx.progress(1.0)
     maps = np.stack([np.asarray(xs, np.float32), np.asarray(ys, np.float32)])
@@ -131,7 +130,7 @@ def run_drift(values: dict, inputs: dict, ctx: Context) -> Outputs:
             img.data, _reference(values["reference"]), values["method"],
             margin=values["margin"], sub_pixel_method=values["sub_pixel_method"],
             block=values["block"], correct=True, order=values["order"], mode=values["mode"],
-            gpu=_gpu(values["gpu"]))
+            **device_arguments(values["gpu"], local=False))
     ctx.progress(1.0)
     out = Outputs()
     _warnings_to_log(caught, out)
