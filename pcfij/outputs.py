@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from pcfij.io.tiff import Calibration
+from pcfij.calibration import Calibration
 
 RESULTS = "Results"
 

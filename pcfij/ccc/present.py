@@ -34,9 +34,9 @@ import math
 
 import numpy as np
 
+from pcfij.calibration import Calibration
 from pcfij.ccc import timeseries
 from pcfij.ccc.fit import failed_curve, failed_table_values
-from pcfij.io.tiff import Calibration
 from pcfij.outputs import OutImage, OutPlot, Outputs, OutTable
 
 CC_RESULTS = "CC Results"

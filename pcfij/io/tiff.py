@@ -9,38 +9,13 @@ voxel depth, ``finterval`` for the frame interval, ``unit``) and in the X/Y reso
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from pcfij.calibration import Calibration
 from pcfij.errors import InputError
-
-
-@dataclass
-class Calibration:
-    """Physical size of a pixel/voxel and time step.
-
-    Attributes
-    ----------
-    pixel_width, pixel_height, voxel_depth : float
-        Size in ``unit`` (1.0 = uncalibrated).
-    unit : str
-        Length unit (``"pixel"`` when uncalibrated, else e.g. ``"micron"``).
-    frame_interval : float
-        Seconds between frames (0 = unknown).
-    """
-
-    pixel_width: float = 1.0
-    pixel_height: float = 1.0
-    voxel_depth: float = 1.0
-    unit: str = "pixel"
-    frame_interval: float = 0.0
-    extra: dict = field(default_factory=dict)
-
-    @property
-    def calibrated(self) -> bool:
-        return self.unit not in ("", "pixel", "pixels")
 
 
 @dataclass

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from pcfij.io.tiff import Calibration
+from pcfij.calibration import Calibration
 from pcfij.outputs import RESULTS, OutImage, OutPlot, Outputs, OutTable
 from pcfij.pcf.basics import bin_delays, circle
 from pcfij.pcf.ipcf import ipcf_bins
