@@ -283,8 +283,7 @@ def cold_run(folder: Path, out: Path, limit: str, device: str, bleach: int,
     line = [x for x in proc.stderr.splitlines() if x.startswith("BENCH ")][-1]
     info = json.loads(line[6:])
     # WILLNEED read-ahead is not always charged to the process: count the device too
-    info.update(wall=wall, disk_bytes=max(read, device), child_bytes=read, device_bytes=device,
-                cache=how)
+    info.update(wall=wall, disk_bytes=read, child_bytes=read, device_bytes=device, cache=how)
     return info
 
 
@@ -332,9 +331,8 @@ def run_cold(args) -> int:
           f"(overlapping the compute; includes its waits for memory); peak anonymous memory "
           f"{r['peak_anon'] / 1e9:.2f} GB (RSS with library pages {r['peak_rss'] / 1e9:.2f} "
           "GB); "
-          f"{r['disk_bytes'] / 1e9:.2f} GB read from disk (the larger of the process's "
-          f"getrusage, {r['child_bytes'] / 1e9:.2f} GB, and the whole disk's /proc/diskstats, "
-          f"{r['device_bytes'] / 1e9:.2f} GB, which includes other processes)")
+          f"{r['disk_bytes'] / 1e9:.2f} GB read from disk by the process (getrusage; the whole "
+          f"disk read {r['device_bytes'] / 1e9:.2f} GB meanwhile, other processes included)")
     if rows:
         print(f"  projected to the whole challenge: wall {wall:.0f} s = {wall / 60:.1f} min, "
               f"compute {compute:.0f} s")
