@@ -158,13 +158,16 @@ def test_selection_crops_and_cancel_keeps_worker(worker, tmp_path):
     out = _read_out(m["outputs"]["images"][0])[:, 0, 0]
     np.testing.assert_allclose(out, correct_bleaching(data[:, 3:8, 2:8], 4, output="float32"))
     assert any("x=2 y=3 6x5" in line for line in m["outputs"]["log"])
-    # cancel (here: sent before the run starts, so the first check point sees it)
+    # cancel (here: sent before the run starts, so the first check point sees it); the
+    # output files of run 7 are kept for reuse and must not be written by the cancelled run
+    before = {f.name: f.read_bytes() for f in worker.folder.glob("out-*")}
+    assert before
     worker.send(op="cancel", id=8)
     worker.send(op="run", id=8, command="pCF Bleach Correction", values=values,
                 images={"data": d})
     m, _ = worker.until_final()
     assert m == {"event": "cancelled", "id": 8}
-    assert not list(worker.folder.glob("out-8-*"))
+    assert {f.name: f.read_bytes() for f in worker.folder.glob("out-*")} == before
     worker.send(op="run", id=9, command="pCF Bleach Correction", values=values,
                 images={"data": d})
     m, _ = worker.until_final()

@@ -165,7 +165,9 @@ class Worker:
         if folder and str(folder).strip():
             write_outputs(outputs, str(folder).strip())
         inputs.clear()
-        return hostproto.encode_outputs(outputs, self.folder, f"out-{self.current}")
+        # one name per output slot, not per call: the host keeps image files between calls
+        # and the next call writes over their memory instead of fresh pages
+        return hostproto.encode_outputs(outputs, self.folder, "out")
 
 
 def main(argv: list[str] | None = None) -> int:

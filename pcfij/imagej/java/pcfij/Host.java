@@ -23,6 +23,7 @@ import java.awt.Rectangle;
 import java.io.File;
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.MappedByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.StandardOpenOption;
@@ -171,7 +172,7 @@ public class Host implements PlugIn {
 		Map<String, Object> descs = new LinkedHashMap<String, Object>();
 		for (Map.Entry<String, ImagePlus> e : images.entrySet()) {
 			if (e.getValue() == null) continue;
-			descs.put(e.getKey(), writeImage(e.getValue(), new File(w.dir, "in-" + id + "-" + e.getKey() + ".raw")));
+			descs.put(e.getKey(), writeImage(e.getValue(), new File(w.dir, "in-" + e.getKey() + ".raw")));
 		}
 		req = new LinkedHashMap<String, Object>();
 		req.put("op", "run");
@@ -297,8 +298,9 @@ public class Host implements PlugIn {
 		int w = imp.getWidth(), h = imp.getHeight(), n = stack.getSize();
 		long planeBytes = (long) w * h * bpp;
 		try {
-			FileChannel ch = FileChannel.open(file.toPath(), StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-				StandardOpenOption.TRUNCATE_EXISTING);
+			// an existing file (the same input slot of an earlier call) is written over in
+			// place: its memory pages are reused, which is about twice as fast as fresh ones
+			FileChannel ch = FileChannel.open(file.toPath(), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
 			try {
 				// whole planes through one direct buffer: write() fills the shared file's
 				// pages in bulk (a mapping would fault them in one by one)
@@ -316,6 +318,7 @@ public class Host implements PlugIn {
 					buf.flip();
 					while (buf.hasRemaining()) ch.write(buf);
 				}
+				ch.truncate((long) n * planeBytes);
 			} finally {
 				ch.close();
 			}
@@ -431,12 +434,12 @@ public class Host implements PlugIn {
 	}
 
 	@SuppressWarnings("unchecked")
-	private static void showPlot(Map<String, Object> p) {
+	private static void showPlot(Map<String, Object> p) throws HostException {
 		Plot plot = new Plot((String) p.get("title"), (String) p.get("xlabel"), (String) p.get("ylabel"));
 		StringBuilder legend = new StringBuilder();
 		for (List<Object> s : (List<List<Object>>) (List<?>) p.get("series")) {
 			plot.setColor(color((String) s.get(4), Color.BLUE));
-			plot.add((String) s.get(3), doubles((List<Object>) s.get(1)), doubles((List<Object>) s.get(2)));
+			plot.add((String) s.get(3), doubles(s.get(1)), doubles(s.get(2)));
 			if (legend.length() > 0) legend.append('\n');
 			legend.append(s.get(0));
 		}
@@ -445,7 +448,11 @@ public class Host implements PlugIn {
 		plot.show();
 	}
 
-	private static double[] doubles(List<Object> v) {
+	/** A plot series' values: a float64 file ({"f64", "n"}) or a JSON list. */
+	@SuppressWarnings("unchecked")
+	private static double[] doubles(Object o) throws HostException {
+		if (o instanceof Map) return readDoubles((Map<String, Object>) o);
+		List<Object> v = (List<Object>) o;
 		double[] a = new double[v.size()];
 		for (int i = 0; i < a.length; i++) a[i] = v.get(i) == null ? Double.NaN : ((Number) v.get(i)).doubleValue();
 		return a;
@@ -465,6 +472,57 @@ public class Host implements PlugIn {
 		}
 	}
 
+	/** New plane arrays filled from the file: mapped chunks of about 16 MB copied straight
+	 *  into the arrays (one copy), by up to 4 threads for big images (filling new Java
+	 *  arrays is bound by the kernel handing out fresh memory, which scales with threads). */
+	static Object[] readPlanes(final FileChannel ch, final int n, final int pixels, final int bpp) throws IOException {
+		final Object[] planes = new Object[n];
+		final long planeBytes = (long) pixels * bpp;
+		final int per = Worker.planesPerBuffer(planeBytes, n);
+		final int chunks = (n + per - 1) / per;
+		final java.util.concurrent.atomic.AtomicInteger next = new java.util.concurrent.atomic.AtomicInteger();
+		final Throwable[] failed = new Throwable[1];
+		Runnable task = new Runnable() {
+			public void run() {
+				int c;
+				while ((c = next.getAndIncrement()) < chunks) {
+					synchronized (failed) { if (failed[0] != null) return; }
+					int first = c * per, count = Math.min(per, n - first);
+					try {
+						MappedByteBuffer buf = ch.map(FileChannel.MapMode.READ_ONLY, first * planeBytes, count * planeBytes);
+						buf.order(ByteOrder.nativeOrder());
+						for (int k = 0; k < count; k++) {
+							buf.position((int) (k * planeBytes));
+							if (bpp == 1) { byte[] a = new byte[pixels]; buf.get(a); planes[first + k] = a; }
+							else if (bpp == 2) { short[] a = new short[pixels]; buf.asShortBuffer().get(a); planes[first + k] = a; }
+							else { float[] a = new float[pixels]; buf.asFloatBuffer().get(a); planes[first + k] = a; }
+						}
+						Worker.unmap(buf);
+					} catch (Throwable t) {
+						synchronized (failed) { if (failed[0] == null) failed[0] = t; }
+						return;
+					}
+				}
+			}
+		};
+		int nthreads = (int) Math.min(chunks, Math.min(4, Runtime.getRuntime().availableProcessors()));
+		if (n * planeBytes < (64L << 20)) nthreads = 1;
+		Thread[] helpers = new Thread[nthreads - 1];
+		for (int k = 0; k < helpers.length; k++) {
+			helpers[k] = new Thread(task, "pcfij-read-" + k);
+			helpers[k].start();
+		}
+		task.run();
+		for (Thread t : helpers) {
+			try { t.join(); } catch (InterruptedException e) { Thread.currentThread().interrupt(); throw new IOException("interrupted"); }
+		}
+		Throwable t = failed[0];
+		if (t instanceof IOException) throw (IOException) t;
+		if (t instanceof Error) throw (Error) t;
+		if (t != null) throw new IOException(t.toString());
+		return planes;
+	}
+
 	/** An output image from its shared file: planes in ImageJ order, calibration, labels. */
 	@SuppressWarnings("unchecked")
 	static ImagePlus readImage(Map<String, Object> d) throws HostException {
@@ -480,28 +538,14 @@ public class Host implements PlugIn {
 		ImageStack stack = new ImageStack(w, h);
 		File file = new File((String) d.get("path"));
 		try {
-			FileChannel ch = FileChannel.open(file.toPath(), StandardOpenOption.READ);
+			final FileChannel ch = FileChannel.open(file.toPath(), StandardOpenOption.READ);
 			try {
-				int per = Worker.planesPerBuffer(planeBytes, n);
-				ByteBuffer buf = Worker.buffer(per * planeBytes);
-				for (int first = 0; first < n; first += per) {
-					int count = Math.min(per, n - first);
-					buf.clear();
-					buf.limit((int) (count * planeBytes));
-					while (buf.hasRemaining()) if (ch.read(buf) < 0) throw new IOException("the result file is short");
-					buf.flip();
-					for (int k = 0; k < count; k++) {
-						Object px;
-						if (bpp == 1) { byte[] a = new byte[w * h]; buf.get(a); px = a; }
-						else if (bpp == 2) { short[] a = new short[w * h]; buf.asShortBuffer().get(a); buf.position(buf.position() + (int) planeBytes); px = a; }
-						else { float[] a = new float[w * h]; buf.asFloatBuffer().get(a); buf.position(buf.position() + (int) planeBytes); px = a; }
-						int i = first + k;
-						stack.addSlice(labels != null && i < labels.size() ? String.valueOf(labels.get(i)) : null, px);
-					}
-				}
+				if (ch.size() < n * planeBytes) throw new IOException("the result file is short");
+				Object[] planes = readPlanes(ch, n, w * h, bpp);
+				for (int i = 0; i < n; i++)
+					stack.addSlice(labels != null && i < labels.size() ? String.valueOf(labels.get(i)) : null, planes[i]);
 			} finally {
-				ch.close();
-				file.delete();
+				ch.close();  // the file stays for the next call's output (Worker.clean)
 			}
 		} catch (IOException e) {
 			throw new HostException("cannot read a result from shared memory: " + e.getMessage());

@@ -187,8 +187,36 @@ final class Worker {
 
 	boolean alive() { return process.isAlive(); }
 
-	/** Delete the pixel files of finished calls. */
+	/** After a call: delete its table and plot files; keep the image files (inputs
+	 *  {@code in-NAME.raw}, outputs {@code out-K.raw}) while they total at most
+	 *  {@link #KEEP_BYTES}, so that the next call writes over their memory pages instead of
+	 *  fresh ones. Everything goes when the worker stops or ImageJ exits. */
 	void clean() {
+		File[] files = dir.listFiles();
+		if (files == null) return;
+		long kept = 0;
+		for (File f : files) {
+			String n = f.getName();
+			boolean image = n.endsWith(".raw") && (n.startsWith("in-") || n.matches("out-[0-9]+\\.raw"));
+			long size = f.length();
+			if (image && kept + size <= KEEP_BYTES) kept += size;
+			else f.delete();
+		}
+	}
+
+	/** At most an eighth of the physical memory (1 GiB if unknown) of image files kept. */
+	static final long KEEP_BYTES = keepBytes();
+
+	private static long keepBytes() {
+		try {
+			java.lang.management.OperatingSystemMXBean os = java.lang.management.ManagementFactory.getOperatingSystemMXBean();
+			long total = ((com.sun.management.OperatingSystemMXBean) os).getTotalPhysicalMemorySize();
+			if (total > 0) return total / 8;
+		} catch (Throwable t) { }
+		return 1L << 30;
+	}
+
+	private void removeAll() {
 		File[] files = dir.listFiles();
 		if (files != null) for (File f : files) f.delete();
 	}
@@ -196,7 +224,7 @@ final class Worker {
 	private void cleanup() { deleteDir(); }
 
 	private void deleteDir() {
-		clean();
+		removeAll();
 		dir.delete();
 	}
 
