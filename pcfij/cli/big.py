@@ -11,16 +11,7 @@ import numpy as np
 
 from pcfij.blocks.commands import CONVERT, EXPORT, REGIONS
 from pcfij.errors import InputError
-
-
-def _raw_shape(text):
-    if not text:
-        return None
-    try:
-        h, w = (int(v) for v in str(text).lower().replace(",", "x").split("x"))
-    except ValueError:
-        raise InputError(f"frame size must look like 64x64 (HxW); got {text!r}") from None
-    return h, w
+from pcfij.io.axes import parse_frame_size
 
 
 def run_convert(values: dict, ns=None) -> int:
@@ -33,7 +24,7 @@ def run_convert(values: dict, ns=None) -> int:
         roi=v["roi"],
         frames=v["frames"],
         dataset=v["dataset"],
-        raw_shape=_raw_shape(v["frame_size"]),
+        raw_shape=parse_frame_size(v["frame_size"]),
         chunks=v["chunks"],
         memory_limit=v["memory_limit"],
         overwrite=v["overwrite"],
@@ -66,7 +57,8 @@ def run_regions(values: dict, ns=None) -> int:
         if not out.absolute().parent.is_dir():
             raise InputError(f"cannot write {out}: its folder does not exist")
     data = open_series(
-        v["data"], dataset=v["dataset"], frames=v["frames"], raw_shape=_raw_shape(v["frame_size"])
+        v["data"], dataset=v["dataset"], frames=v["frames"],
+        raw_shape=parse_frame_size(v["frame_size"]),
     )
     image = np.asarray(data.mean(axis=0, dtype=np.float64).compute(scheduler="threads"))
     res = find_regions(

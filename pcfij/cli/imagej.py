@@ -135,12 +135,9 @@ def _run_imagej(command: str, options: str, images: list[str], out: Path,
 
 def _squeeze(img):
     """Drop length-1 T/Z/C axes (as the ImageJ bridge does) so both paths see the same axes."""
-    import numpy as np
+    from pcfij.io.axes import drop_single_axes
 
-    data, axes = img.data, img.axes
-    keep = [i for i, (n, a) in enumerate(zip(data.shape, axes)) if n > 1 or a in "YX"]
-    img.data = np.asarray(data).reshape([data.shape[i] for i in keep])
-    img.axes = "".join(axes[i] for i in keep)
+    img.data, img.axes = drop_single_axes(img.data, img.axes)
     return img
 
 

@@ -11,7 +11,13 @@ import numpy as np
 
 from pcfij.commands.pcf import BLEACH, DEMO, PCF, SIMULATE
 from pcfij.errors import InputError
-from pcfij.io.outdir import check_writable_target, staged_output_dir
+from pcfij.io.axes import drop_single_axes, parse_frame_size
+from pcfij.io.outdir import (
+    check_writable_file,
+    check_writable_target,
+    staged_output_dir,
+    write_file_atomic,
+)
 from pcfij.io.readers import parse_frames, parse_roi
 from pcfij.io.tiff import Calibration, read_image, write_imagej_tiff
 from pcfij.pcf import bin_delays, circle, correct_bleaching, ipcf, ipcf_bins
@@ -20,27 +26,10 @@ BIG_SUFFIXES = (".zarr", ".h5", ".hdf5")
 
 
 # ---------------------------------------------------------------------------- input
-def parse_frame_size(text: str | None) -> tuple[int, int] | None:
-    """``"64x64"`` -> (64, 64)."""
-    if not text:
-        return None
-    try:
-        h, w = (int(v) for v in text.lower().replace(",", "x").split("x"))
-    except ValueError:
-        raise InputError(f"frame size must look like 64x64 (HxW); got {text!r}") from None
-    if h < 1 or w < 1:
-        raise InputError(f"frame size must be positive; got {text!r}")
-    return h, w
-
-
 def read_time_series(path: str, frame_size: str | None = None) -> tuple[np.ndarray, Calibration]:
     """Read a (T, H, W) image time series from TIFF, .npy or raw .bin."""
     img = read_image(path, raw_shape=parse_frame_size(frame_size))
-    data, axes = img.data, img.axes
-    keep = [i for i, n in enumerate(data.shape) if n > 1 or axes[i] in "YX"]
-    if len(keep) != data.ndim:
-        data = data.reshape([data.shape[i] for i in keep])
-        axes = "".join(axes[i] for i in keep)
+    data, axes = drop_single_axes(img.data, img.axes)
     if data.ndim != 3:
         raise InputError(
             f"{path}: expected an image time series (T, H, W); got axes {axes} with shape "
@@ -86,7 +75,7 @@ def run_pcf(values: dict, ns=None) -> int:
         progress=True,
     )
     seconds = time.perf_counter() - t0
-    used = _frames_used(data.shape[0], v)
+    used = result.frames_used
     with staged_output_dir(out, overwrite=v["overwrite"]) as stage:
         write_pcf_outputs(stage, result, used, v, cal, figures=v["figures"],
                           name=Path(src.rstrip("/")).stem)
@@ -94,13 +83,6 @@ def run_pcf(values: dict, ns=None) -> int:
     npairs = int(np.prod(result.shape[:3]))
     print(f"pcfij pcf: {npairs} pair correlations in {seconds:.1f} s; results in {out}")
     return 0
-
-
-def _frames_used(ntimes: int, v: dict) -> int:
-    from pcfij.pcf import pow2_frames
-
-    n = ntimes - 2 * v["bleach_filter"]
-    return pow2_frames(n) if v["pow2"] else n
 
 
 def _run_blocked(v: dict) -> int:
@@ -194,18 +176,8 @@ def run_bleach(values: dict, ns=None) -> int:
 
 
 def _write_tiff_atomic(path, data, cal, *, overwrite: bool) -> None:
-    target = Path(path)
-    if target.exists() and not overwrite:
-        raise InputError(f"{target} exists; choose another -o path or pass --overwrite")
-    if not target.parent.is_dir():
-        raise InputError(f"cannot write {target}: folder {target.parent} does not exist")
-    tmp = target.with_name(f".{target.name}.partial-{os.getpid()}")
-    try:
-        write_imagej_tiff(tmp, data, "TYX", cal)
-        os.replace(tmp, target)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    target = check_writable_file(path, overwrite=overwrite)
+    write_file_atomic(target, lambda tmp: write_imagej_tiff(tmp, data, "TYX", cal))
 
 
 # ---------------------------------------------------------------------------- simulate

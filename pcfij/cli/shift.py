@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import contextlib
 import csv
-import os
-import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 
 from pcfij.commands.shift import DRIFT, SHIFT, device_arguments
 from pcfij.errors import InputError, InputTypeError, renamed
+from pcfij.io.axes import drop_single_axes
+from pcfij.io.outdir import check_writable_file, write_file_atomic
 from pcfij.io.tiff import Image, read_image, write_imagej_tiff
 
 
@@ -23,52 +23,10 @@ def _squeeze(img: Image) -> Image:
     A TIFF without ImageJ/OME metadata reports a stack axis as "Q" (unknown); the ImageJ
     TIFF written for it needs one of TZCYX.
     """
-    keep = [i for i, n in enumerate(img.data.shape) if n > 1 or img.axes[i] in "YX"]
-    if len(keep) != img.data.ndim:
-        img.data = img.data.reshape([img.data.shape[i] for i in keep])
-        img.axes = "".join(img.axes[i] for i in keep)
+    img.data, img.axes = drop_single_axes(img.data, img.axes)
     free = [c for c in "TZ" if c not in img.axes]
     img.axes = "".join(c if c in "TZCYX" or not free else free.pop(0) for c in img.axes)
     return img
-
-
-def _target(path, overwrite: bool) -> Path:
-    p = Path(path).expanduser().absolute()
-    if p.exists() and p.is_dir():
-        raise InputError(f"output {p} is a folder; give a file name")
-    if p.exists() and not overwrite:
-        raise InputError(f"output {p} already exists; choose another name or pass --overwrite")
-    if not p.parent.is_dir():
-        raise InputError(f"cannot write {p}: folder {p.parent} does not exist")
-    if not os.access(p.parent, os.W_OK | os.X_OK):
-        raise InputError(f"cannot write {p}: folder {p.parent} is not writable")
-    return p
-
-
-def write_atomic(path: Path, writer: Callable[[Path], None]) -> None:
-    """Write via a hidden temporary file in the same folder, renamed into place at the end."""
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.partial-", suffix=path.suffix,
-                                   dir=path.parent)
-    except OSError as exc:
-        raise InputError(f"cannot write {path}: {exc.strerror or exc}") from None
-    os.close(fd)
-    tmp_path = Path(tmp)
-    try:
-        writer(tmp_path)
-        os.chmod(tmp_path, 0o666 & ~_umask())
-        os.replace(tmp_path, path)
-    except BaseException as exc:
-        tmp_path.unlink(missing_ok=True)
-        if isinstance(exc, OSError) and exc.errno is not None:  # disk full, quota, ...
-            raise InputError(f"cannot write {path}: {exc.strerror or exc}") from None
-        raise
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def _write_csv(path: Path, header: list[str], rows: list[list]) -> None:
@@ -78,7 +36,7 @@ def _write_csv(path: Path, header: list[str], rows: list[list]) -> None:
             w.writerow(header)
             w.writerows(rows)
 
-    write_atomic(path, writer)
+    write_file_atomic(path, writer)
 
 
 @contextlib.contextmanager
@@ -96,8 +54,8 @@ def run_shift(values: dict, ns) -> int:
     from pcfij.shift import find_local_shifts, find_shift_based_correlation_map
 
     v = SHIFT.validate(values)
-    out = _target(v["output"], v["overwrite"]) if v["output"] else None
-    plot = _target(v["plot"], v["overwrite"]) if v["plot"] else None
+    out = check_writable_file(v["output"], overwrite=v["overwrite"]) if v["output"] else None
+    plot = check_writable_file(v["plot"], overwrite=v["overwrite"]) if v["plot"] else None
     if v["local"] and out is None and plot is None:
         raise InputError("--local needs -o maps.tif (and/or --plot maps.png) for its output")
     ref = _squeeze(read_image(v["ref"]))
@@ -129,13 +87,13 @@ def run_shift(values: dict, ns) -> int:
                                    chunk_size=v["chunk_size"])
     if out is not None:
         maps = np.stack([xs, ys]).astype(np.float32)
-        write_atomic(out, lambda p: write_imagej_tiff(
+        write_file_atomic(out, lambda p: write_imagej_tiff(
             p, maps, "CYX", mov.calibration, labels=["x shift", "y shift"]))
         print(f"wrote local shift maps (x, y) to {out}")
     if plot is not None:
         from pcfij.plot.shift import save_shift_plot
 
-        write_atomic(plot, lambda p: save_shift_plot(p, xs, ys))
+        write_file_atomic(plot, lambda p: save_shift_plot(p, xs, ys))
         print(f"wrote vector-field plot to {plot}")
     return 0
 
@@ -161,8 +119,8 @@ def run_drift(values: dict, ns) -> int:
     from pcfij.shift import register_stack
 
     v = DRIFT.validate(values)
-    out = _target(v["output"], v["overwrite"])
-    table = _target(v["table"], v["overwrite"]) if v["table"] else None
+    out = check_writable_file(v["output"], overwrite=v["overwrite"])
+    table = check_writable_file(v["table"], overwrite=v["overwrite"]) if v["table"] else None
     if table is not None and table == out:
         raise InputError("the drift table and the corrected stack need different file names")
     img = _squeeze(read_image(v["stack"]))
@@ -188,7 +146,7 @@ def run_drift(values: dict, ns) -> int:
     corrected = res.corrected.reshape(moved.shape)
     inverse = np.argsort(order)
     corrected = np.transpose(corrected, inverse)
-    write_atomic(out, lambda p: write_imagej_tiff(p, corrected, axes, img.calibration))
+    write_file_atomic(out, lambda p: write_imagej_tiff(p, corrected, axes, img.calibration))
     if table is not None:
         _write_csv(table, ["frame", "dx", "dy", "at_margin"],
                    [[r["frame"], f"{r['dx']:.6f}", f"{r['dy']:.6f}", int(r["at_margin"])]

@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from pcfij.errors import InputError, InputTypeError
+from pcfij.io.axes import drop_single_axes
 from pcfij.io.tiff import Calibration, Image
 
 IJ_ORDER = "TZCYX"
@@ -215,9 +216,7 @@ def from_imageplus(imp: Any, *, squeeze: bool = True) -> Image:
             planes[i] = pix.view(dtype).reshape(h, w)
     axes = IJ_ORDER
     if squeeze:
-        keep = [i for i, n in enumerate(out.shape[:3]) if n > 1] + [3, 4]
-        out = out.reshape([out.shape[i] for i in keep])
-        axes = "".join(IJ_ORDER[i] for i in keep)
+        out, axes = drop_single_axes(out, IJ_ORDER)
     cal = get_calibration(imp)
     path = ""
     fi = imp.getOriginalFileInfo()

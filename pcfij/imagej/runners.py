@@ -30,16 +30,13 @@ from pcfij.params import Command
 
 # ----------------------------------------------------------------------------- pCF
 def run_pcf(values: dict, inputs: dict, ctx: Context) -> Outputs:
-    from pcfij.pcf import ipcf, pow2_frames
+    from pcfij.pcf import ipcf
     from pcfij.pcf.present import pcf_outputs
 
     img = inputs["data"]
     data = time_series(img, "the image")
     mask = mask_plane(inputs.get("mask"), data.shape[1:], "the mask")
     r, npoints, nbins = values["radius"], values["npoints"], values["nbins"]
-    ntimes = data.shape[0] - 2 * values["bleach_filter"]
-    if values["pow2"] and ntimes >= 1:
-        ntimes = pow2_frames(ntimes)
     total = max(1, (data.shape[1] - 2 * r) * (data.shape[2] - 2 * r) * npoints)
     done = [0]
 
@@ -53,8 +50,9 @@ def run_pcf(values: dict, inputs: dict, ctx: Context) -> Outputs:
         result = ipcf(data, r, npoints, nbins, pow2=values["pow2"],
                       bleach_filter=values["bleach_filter"], mask=mask,
                       smooth=values["smooth"], device=values["device"], progress=progress)
-    out = pcf_outputs(result, ntimes, values, name=_stem(img), calibration=img.calibration,
-                      source=str(img.path or ""), region=getattr(img, "region", None))
+    out = pcf_outputs(result, result.frames_used, values, name=_stem(img),
+                      calibration=img.calibration, source=str(img.path or ""),
+                      region=getattr(img, "region", None))
     _warnings_to_log(caught, out)
     return out
 

@@ -10,12 +10,11 @@ dask workers in other processes (it is a small frozen, picklable, JSON-able reco
 from __future__ import annotations
 
 import os
-import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from pcfij.errors import InputError
+from pcfij.io.axes import parse_frame_size
 
 
 def _range_text(value, what: str) -> str | None:
@@ -32,22 +31,7 @@ def _range_text(value, what: str) -> str | None:
 
 
 def _frame_size(value) -> tuple[int, ...] | None:
-    if value is None:
-        return None
-    if isinstance(value, str):
-        parts = [v for v in re.split(r"[,x\s]+", value.strip().lower()) if v]
-        try:
-            value = [int(v) for v in parts]
-        except ValueError:
-            raise InputError(
-                f"frame_size must look like 64x64 (H x W); got {value!r}") from None
-    try:
-        out = tuple(int(v) for v in value)
-    except (TypeError, ValueError):
-        raise InputError(f"frame_size must be (H, W); got {value!r}") from None
-    if len(out) not in (2, 3) or min(out) < 1:
-        raise InputError(f"frame_size must be two positive numbers (H, W); got {value!r}")
-    return out
+    return parse_frame_size(value, lengths=(2, 3))
 
 
 @dataclass(frozen=True)
