@@ -12,6 +12,7 @@ import numpy as np
 from pcfij.blocks.commands import CONVERT, EXPORT, REGIONS
 from pcfij.errors import InputError
 from pcfij.io.axes import parse_frame_size
+from pcfij.io.outdir import write_file_atomic
 
 
 def run_convert(values: dict, ns=None) -> int:
@@ -79,9 +80,7 @@ def run_regions(values: dict, ns=None) -> int:
         print(f"  {k}: --roi {r.roi}  ({r.shape[0]}x{r.shape[1]} pixels, area {r.area})")
     if out is not None:
         fig = plot_regions(res, title=f"{Path(str(v['data'])).name}: {len(res.regions)} region(s)")
-        tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}.png")
-        fig.savefig(tmp, dpi=100, bbox_inches="tight")
-        os.replace(tmp, out)
+        write_file_atomic(out, lambda p: fig.savefig(p, dpi=100, bbox_inches="tight"))
         print(f"  boxes drawn in {out}")
     if not res.regions:
         print(
