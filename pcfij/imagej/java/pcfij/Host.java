@@ -401,7 +401,9 @@ public class Host implements PlugIn {
 				else rt.setValue(name, r, x == null ? "" : String.valueOf(x));
 			}
 		}
+		long[] shown = {System.nanoTime()};
 		rt.show(title);
+		tick("    rt.show " + title + " (" + n + " rows)", shown);
 		if ("Results".equals(title) && IJ.getInstance() == null && !GraphicsEnvironment.isHeadless()
 				&& WindowManager.getFrame("Results") == null) {
 			// -batch: without a "Results" window, macros' Table.*(..., "Results") and
