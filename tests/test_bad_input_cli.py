@@ -287,7 +287,7 @@ def test_docs_table_is_current(results):
 
 
 def test_every_command_has_cases_and_help(tmp_path):
-    from pcfij.registry import all_commands
+    from pcfij.commands import all_commands
 
     names = {c.command for c in CASES}
     assert {"pcf", "bleach", "ccc", "shift", "drift", "simulate"} <= names

@@ -39,7 +39,7 @@ def _rows(path):
 def test_install_plugins(fiji):
     import sys
 
-    from pcfij.registry import imagej_commands
+    from pcfij.commands import imagej_commands
 
     folder = fiji / "plugins" / "pcfij"
     assert (folder / "pcfij-python.txt").read_text().strip() == sys.executable

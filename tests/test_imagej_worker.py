@@ -12,8 +12,8 @@ import time
 import numpy as np
 import pytest
 
+from pcfij.commands import imagej_commands
 from pcfij.params import _split_macro_options
-from pcfij.registry import imagej_commands
 
 
 class WorkerProcess:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pcfij.blocks.commands import CONVERT, EXPORT, REGIONS
+from pcfij.commands.blocks import CONVERT, EXPORT, REGIONS
 from pcfij.errors import InputError
 from pcfij.io.axes import parse_frame_size
 from pcfij.io.outdir import write_file_atomic

@@ -82,12 +82,12 @@ def run_imagej(values: dict, ns: argparse.Namespace) -> int:
 
 def _run_imagej(command: str, options: str, images: list[str], out: Path,
                 input_dir: str | None = None) -> None:
+    from pcfij.commands import imagej_commands
     from pcfij.imagej import dialogs
     from pcfij.imagej.files import write_outputs
     from pcfij.imagej.runners import find_runner
     from pcfij.io.tiff import read_image
     from pcfij.outputs import Context
-    from pcfij.registry import imagej_commands
 
     table = imagej_commands()
     cmd = table.get(command) or next((c for c in table.values() if c.name == command), None)

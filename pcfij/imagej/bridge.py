@@ -75,8 +75,8 @@ def register_command(cmd: Command, runner: Callable) -> None:
 
 def command_table() -> dict[str, tuple[Command, Callable | None]]:
     """``{ImageJ title: (Command, runner or None)}`` for every command ImageJ can run."""
+    from pcfij.commands import imagej_commands
     from pcfij.imagej.runners import find_runner
-    from pcfij.registry import imagej_commands
 
     table: dict[str, tuple[Command, Callable | None]] = {}
     for title, cmd in imagej_commands().items():

@@ -42,7 +42,7 @@ DTYPES = {"uint8": np.uint8, "uint16": np.uint16, "float32": np.float32}
 
 def find_command(name: str) -> Command:
     """The command by CLI name (``pcf``) or ImageJ title (``pCF Analysis``)."""
-    from pcfij.registry import all_commands, imagej_commands
+    from pcfij.commands import all_commands, imagej_commands
 
     cmds = all_commands()
     if name in cmds and cmds[name].title:

@@ -26,8 +26,8 @@ DEBIAN_IJ = "/usr/share/java/ij.jar"
 
 def command_titles() -> list[str]:
     """Titles of the ImageJ commands that have a runner, in declaration order."""
+    from pcfij.commands import imagej_commands
     from pcfij.imagej.runners import find_runner
-    from pcfij.registry import imagej_commands
 
     return [t for t, cmd in imagej_commands().items() if find_runner(cmd) is not None]
 

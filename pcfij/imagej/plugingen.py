@@ -232,8 +232,8 @@ def macro_for(cmd: Command) -> str:
 
 def plugin_files() -> dict[str, str]:
     """``{file name: macro text}`` for every ImageJ command that has a runner."""
+    from pcfij.commands import imagej_commands
     from pcfij.imagej.runners import find_runner
-    from pcfij.registry import imagej_commands
 
     out = {}
     for title, cmd in imagej_commands().items():
