@@ -286,3 +286,28 @@ def test_sigkill_then_rerun_is_bit_identical_and_skips_finished_blocks(folder, t
     assert s["blocks_skipped"] == len(finished)
     resumed = open_result(out)[0][:]
     np.testing.assert_array_equal(resumed, _uninterrupted(folder, tmp_path / "u.zarr", (16, 16)))
+
+
+def test_blocked_run_returns_an_ipcf_result_like_in_memory(data, reference, tmp_path):
+    """#14: the blocked run gives an IPCFResult (lazy array, the same bins, delays, circle,
+    frames used and parameters as the in-memory ipcf) with its run statistics beside it;
+    load_result reopens a finished output the same way."""
+    from pcfij.blocks.pipeline import load_result
+    from pcfij.pcf import IPCFResult, ipcf
+
+    mem = ipcf(data, R, NP, NB, device="cpu")
+    res = run_blocked_ipcf(data, tmp_path / "r.zarr", block_shape=(H, W), **KW)
+    assert isinstance(res, IPCFResult) and not isinstance(res.pcf, np.ndarray)  # lazy
+    np.testing.assert_array_equal(np.asarray(res), reference)
+    np.testing.assert_array_equal(res[2, 3], reference[2, 3])
+    np.testing.assert_array_equal(res.bins, mem.bins)
+    np.testing.assert_array_equal(res.delays, mem.delays)
+    np.testing.assert_array_equal(res.circle, mem.circle)
+    assert res.frames_used == mem.frames_used and res.shape == mem.shape
+    for key in ("radius", "npoints", "nbins", "pow2", "bleach_filter", "smooth"):
+        assert res.params[key] == mem.params[key], key
+    assert res["blocks"] == res.stats["blocks"] == 1 and res.stats["complete"]
+    assert "blocks" in res and "nope" not in res
+    again = load_result(tmp_path / "r.zarr")
+    assert again.stats == {} and again.frames_used == mem.frames_used
+    np.testing.assert_array_equal(np.asarray(again), reference)

@@ -73,6 +73,7 @@ from pcfij.errors import InputError, InputTypeError
 from pcfij.io.readers import Series, format_roi, open_source
 from pcfij.io.rows import read_rows, row_reader
 from pcfij.io.source import Source
+from pcfij.pcf.result import IPCFResult
 
 MIN_FRAMES = 32
 #: memory kept free besides the blocks (dask, tqdm, Python objects, write buffers)
@@ -824,7 +825,7 @@ def run_blocked_ipcf(
     raw_shape=None,
     raw_dtype=None,
     block_shape: tuple[int, int] | None = None,
-) -> dict:
+) -> IPCFResult:
     """Compute the ipCF of a big image time series block by block, resumably.
 
     Parameters
@@ -864,11 +865,13 @@ def run_blocked_ipcf(
 
     Returns
     -------
-    dict
-        ``output``, ``shape``, ``blocks``, ``blocks_computed``, ``blocks_skipped``,
-        ``computed_blocks`` (indices), ``block_shape``, ``bands``, ``pairs`` (pair
-        correlations computed in this run), ``seconds``, ``read_seconds``, ``bytes_read``,
-        ``skipped_files``, ``memory_limit``, ``scheduler``, ``complete``.
+    IPCFResult
+        As from :func:`pcfij.pcf.ipcf` (bins, delays, circle, frames_used, params), with
+        ``pcf`` the output's lazy Zarr array / HDF5 dataset, and ``stats`` (also read as
+        ``res["key"]``): ``output``, ``shape``, ``blocks``, ``blocks_computed``,
+        ``blocks_skipped``, ``computed_blocks`` (indices), ``block_shape``, ``bands``,
+        ``pairs`` (pair correlations computed in this run), ``seconds``, ``read_seconds``,
+        ``bytes_read``, ``skipped_files``, ``memory_limit``, ``scheduler``, ``complete``.
 
     Raises
     ------
@@ -886,11 +889,12 @@ def run_blocked_ipcf(
                    block_shape=block_shape, roi=roi, frames=frames)
     try:
         if prep.already:
-            return _summary(prep, {}, already=True)
-        stats = execute(prep, progress=progress)
-        return finalize(prep, stats)
+            stats = _summary(prep, {}, already=True)
+        else:
+            stats = finalize(prep, execute(prep, progress=progress))
     finally:
         prep.close()
+    return load_result(stats["output"], stats=stats)
 
 
 def _runtime_skipped(series: Series) -> list[str]:
@@ -954,6 +958,25 @@ def _summary(prep: Prepared, stats: dict, already: bool = False) -> dict:
         "complete": True,
         "already_complete": already,
     }
+
+
+def load_result(path: str | os.PathLike, *, stats: dict | None = None) -> IPCFResult:
+    """A finished blocked result as an :class:`~pcfij.pcf.IPCFResult` with a lazy array.
+
+    ``pcf`` is the Zarr array / HDF5 dataset (nothing is loaded until indexed); bins, delays,
+    circle, frames used and parameters come from the result's attributes. Raises InputError
+    for unfinished or foreign outputs.
+    """
+    from pcfij.pcf import bin_delays
+
+    array, attrs = open_result(path)
+    bins = np.asarray(attrs["bins"], dtype=np.int64)
+    params = {k: attrs[k] for k in ("radius", "npoints", "nbins", "pow2", "bleach_filter",
+                                    "smooth", "device") if k in attrs}
+    return IPCFResult(pcf=array, bins=bins, delays=bin_delays(bins),
+                      circle=np.asarray(attrs["circle"], dtype=np.int64),
+                      frames_used=int(attrs["frames_used"]), params=params,
+                      stats=dict(stats) if stats else {})
 
 
 def open_result(path: str | os.PathLike) -> tuple[Any, dict]:

@@ -34,6 +34,12 @@ class IPCFResult(np.lib.mixins.NDArrayOperatorsMixin):
     params : dict
         ``radius``, ``npoints``, ``nbins``, ``pow2``, ``bleach_filter``, ``smooth`` and the
         ``device`` that ran (``"cpu"`` or ``"gpu"``).
+    stats : dict
+        Run statistics of a blocked run (:func:`pcfij.blocks.pipeline.run_blocked_ipcf`:
+        ``output``, ``blocks``, ``blocks_computed``, ``seconds``, ``bytes_read``, ...); empty
+        for an in-memory run. ``res["blocks"]`` (a string index) reads them, as from the
+        dict the blocked run returned before. There ``pcf`` is the lazy Zarr array or HDF5
+        dataset of the output: index it to load a part, ``np.asarray(res)`` loads all.
     """
 
     pcf: np.ndarray
@@ -42,12 +48,14 @@ class IPCFResult(np.lib.mixins.NDArrayOperatorsMixin):
     circle: np.ndarray
     frames_used: int
     params: dict[str, Any] = field(default_factory=dict)
+    stats: dict[str, Any] = field(default_factory=dict)
 
     # -- array protocol: existing array code keeps working
     def __array__(self, dtype=None, copy=None) -> np.ndarray:
         if copy:
             return np.array(self.pcf, dtype=dtype, copy=True)
-        return self.pcf if dtype is None else self.pcf.astype(dtype, copy=False)
+        # np.asarray: no copy of an ndarray, a load of a lazy (Zarr/HDF5) array
+        return np.asarray(self.pcf) if dtype is None else np.asarray(self.pcf, dtype=dtype)
 
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
         args = [np.asarray(x) if isinstance(x, IPCFResult) else x for x in inputs]
@@ -60,11 +68,18 @@ class IPCFResult(np.lib.mixins.NDArrayOperatorsMixin):
     def __array_function__(self, func, types, args, kwargs):
         return func(*_plain(args), **_plain(kwargs))
 
-    def __getitem__(self, index) -> np.ndarray:
+    def __getitem__(self, index) -> Any:
+        if isinstance(index, str):  # run statistics of a blocked run (see ``stats``)
+            return self.stats[index]
         return self.pcf[index]
 
     def __setitem__(self, index, value) -> None:
         self.pcf[index] = value
+
+    def __contains__(self, item) -> bool:
+        if isinstance(item, str):  # a run statistic's name (see ``stats``)
+            return item in self.stats
+        return item in np.asarray(self.pcf)
 
     def __len__(self) -> int:
         return len(self.pcf)
