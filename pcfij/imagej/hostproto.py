@@ -32,6 +32,7 @@ import numpy as np
 
 from pcfij.errors import InputError, InputTypeError
 from pcfij.imagej.dialogs import NONE, NONE_ALIASES, _digits, _format_default, uses_current_image
+from pcfij.io.axes import drop_single_axes
 from pcfij.io.tiff import Calibration, Image
 from pcfij.outputs import OutImage, Outputs
 from pcfij.params import Command, Param, _split_macro_options
@@ -199,9 +200,7 @@ def read_input(desc: Mapping[str, Any]) -> Image:
     shape = tuple(int(s) for s in desc["shape"])
     data = np.memmap(desc["path"], DTYPES[dtype], mode="c", shape=shape)
     _populate(data)
-    keep = [i for i, n in enumerate(shape) if n > 1 or IJ_ORDER[i] in "YX"]
-    arr = data.reshape([shape[i] for i in keep])
-    axes = "".join(IJ_ORDER[i] for i in keep)
+    arr, axes = drop_single_axes(data, IJ_ORDER)
     c = desc.get("cal") or {}
     cal = Calibration(float(c.get("pw", 1.0)), float(c.get("ph", 1.0)),
                       float(c.get("pd", 1.0)), str(c.get("unit", "pixel")),
