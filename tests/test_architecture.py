@@ -38,9 +38,6 @@ KNOWN_UPWARD: dict[tuple[str, str], str] = {}
 #: imports that close a cycle today, each with the issue that removes it: the cycle test
 #: drops these edges and needs the rest to be acyclic, so any new cycle fails
 KNOWN_CYCLE_EDGES: dict[tuple[str, str], str] = {
-    # readers split into modules while this list was written (#11, in progress)
-    ("pcfij.io.source", "pcfij.io.readers"): "#11",
-    ("pcfij.io.tiff_folder", "pcfij.io.rows"): "#11",
 }
 
 

@@ -161,7 +161,7 @@ def _series_for(spec: dict) -> Series:
     with _CACHE_LOCK:
         series = _SERIES_CACHE.get(key)
         if series is None:
-            series = Source.from_dict(spec).open()
+            series = open_source(Source.from_dict(spec))
             _SERIES_CACHE[key] = series
         return series
 

@@ -142,10 +142,8 @@ def _memmap_rows(arr, path: str | None = None) -> RowFile | None:
 def row_reader(series):
     """The row reader of a series (``read_into(out, t0, y0, y1, x0, x1)`` in source
     coordinates), or None when the input is not stored as whole rows per frame."""
-    from pcfij.io.tiff_folder import TiffFolderArray
-
     reader = series.reader
-    if isinstance(reader, TiffFolderArray):
+    if hasattr(reader, "read_into") and hasattr(reader, "contiguous"):  # a TIFF folder
         return reader if reader.contiguous else None
     if series.kind in ("raw", "npy", "tiff") and isinstance(reader, np.ndarray):
         return _memmap_rows(reader)

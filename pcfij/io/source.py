@@ -82,9 +82,3 @@ class Source:
         return cls(d["path"], d.get("dataset"), d.get("roi"), d.get("frames"),
                    tuple(d["frame_size"]) if d.get("frame_size") else None, d.get("dtype"),
                    bool(d.get("skip_bad", False)))
-
-    def open(self):
-        """Open the series lazily (:class:`pcfij.io.readers.Series`)."""
-        from pcfij.io.readers import open_source
-
-        return open_source(self)
