@@ -43,19 +43,33 @@ public class PcfijDriver {
 		new ImageJ(ImageJ.NO_SHOW);
 		if (record) new Recorder(false);
 		final String fill = System.getProperty("pcfij.fill", "");
+		final java.util.Set<Window> handled = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<Window, Boolean>());
 		Thread watch = new Thread() {
 			public void run() {
 				while (true) {
 					for (Window w : Window.getWindows()) {
 						if (w instanceof ij.gui.GenericDialog && w.isVisible() && !(w instanceof ij.gui.YesNoCancelDialog)
 								&& ((ij.gui.GenericDialog) w).getButtons()[0] != null && !fill.equals("")) {
-							ij.gui.GenericDialog gd = (ij.gui.GenericDialog) w;
+							final ij.gui.GenericDialog gd = (ij.gui.GenericDialog) w;
+							if (!handled.add(gd)) continue;  // once per dialog
 							System.out.println("FILL " + gd.getTitle());
-							for (String kv : fill.split(";")) {
-								String[] p = kv.split("=", 2);
-								fillField(gd, p[0], p.length > 1 ? p[1] : "");
+							System.out.flush();
+							// let the dialog finish showing, then fill and press OK on the AWT
+							// event thread, as a user's clicks arrive (no race with its set-up)
+							try {
+								Thread.sleep(300);
+								java.awt.EventQueue.invokeAndWait(new Runnable() {
+									public void run() {
+										for (String kv : fill.split(";")) {
+											String[] p = kv.split("=", 2);
+											fillField(gd, p[0], p.length > 1 ? p[1] : "");
+										}
+										gd.actionPerformed(new java.awt.event.ActionEvent(gd.getButtons()[0], java.awt.event.ActionEvent.ACTION_PERFORMED, "OK"));
+									}
+								});
+							} catch (Exception e) {
+								System.out.println("FILL-FAILED " + e);
 							}
-							gd.actionPerformed(new java.awt.event.ActionEvent(gd.getButtons()[0], java.awt.event.ActionEvent.ACTION_PERFORMED, "OK"));
 							continue;
 						}
 						if (w instanceof Dialog && w.isVisible() && ((Dialog) w).isModal()) {
