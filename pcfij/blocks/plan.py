@@ -68,6 +68,17 @@ def format_bytes(n: float) -> str:
     return f"{n:.1f} TB"
 
 
+def output_size(h: int, w: int, radius: int) -> tuple[int, int]:
+    """Result size (h - 2 radius, w - 2 radius) of an h x w input; InputError if empty."""
+    out_h, out_w = h - 2 * radius, w - 2 * radius
+    if out_h < 1 or out_w < 1:
+        raise InputError(
+            f"radius {radius} is too large for {h}x{w} pixel images: the ROI must be at least "
+            f"{2 * radius + 1}x{2 * radius + 1} pixels"
+        )
+    return out_h, out_w
+
+
 def suggest_limit(need: int) -> str:
     """A memory limit of at least ``need`` bytes, for messages: 5% more (the program's own
     memory differs from run to run: 2.3% was seen between two fresh processes of a new
@@ -204,12 +215,7 @@ def make_plan(shape: tuple[int, int, int], *, radius: int, frames: int, itemsize
         When not even a minimal block (8 x 8 output pixels, or the image if smaller) fits.
     """
     t0, h, w = shape
-    out_h, out_w = h - 2 * radius, w - 2 * radius
-    if out_h < 1 or out_w < 1:
-        raise InputError(
-            f"radius {radius} is too large for {h}x{w} pixel images: the ROI must be at least "
-            f"{2 * radius + 1}x{2 * radius + 1} pixels"
-        )
+    out_h, out_w = output_size(h, w, radius)
     tile = choose_tile(frames, radius, budget)
     kw = dict(radius=radius, raw_frames=t0, frames=frames, itemsize=itemsize, npoints=npoints,
               nbins=nbins, bleach=bleach, tile=tile)
@@ -302,12 +308,7 @@ def make_band_plan(shape: tuple[int, int, int], *, radius: int, frames: int, ite
         Bytes the program uses besides (only for the message when nothing fits).
     """
     t0, h, w = shape
-    out_h, out_w = h - 2 * radius, w - 2 * radius
-    if out_h < 1 or out_w < 1:
-        raise InputError(
-            f"radius {radius} is too large for {h}x{w} pixel images: the ROI must be at least "
-            f"{2 * radius + 1}x{2 * radius + 1} pixels"
-        )
+    out_h, out_w = output_size(h, w, radius)
     kw = dict(radius=radius, raw_frames=t0, frames=frames, itemsize=itemsize, npoints=npoints,
               nbins=nbins, bleach=bleach, raw_copies=0)
 
