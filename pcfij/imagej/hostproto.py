@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import mmap
 import os
+import sys
 from collections.abc import Mapping
 from typing import Any
 
@@ -255,16 +256,67 @@ def _ij_array(img: OutImage) -> tuple[np.ndarray, str]:
         str(arr.dtype)
 
 
+MADV_POPULATE_WRITE = 23  # Linux >= 5.14: fault a range of a mapping in, writable, in one call
+
+
+def _populate_write(view: np.ndarray) -> None:
+    """Fault the pages of a shared writable mapping in with one ``madvise`` call (no-op
+    where the kernel or platform has no ``MADV_POPULATE_WRITE``). ctypes drops the GIL, so
+    threads populate their ranges in parallel."""
+    if not sys.platform.startswith("linux") or not view.nbytes:
+        return
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.madvise.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+        page = mmap.PAGESIZE
+        start = view.ctypes.data // page * page
+        libc.madvise(start, view.ctypes.data + view.nbytes - start, MADV_POPULATE_WRITE)
+    except (OSError, AttributeError):
+        pass
+
+
+def _fill(mm: mmap.mmap, src: np.ndarray) -> None:
+    """Copy ``src`` (uint8, 1-D) into the mapping, on up to 4 threads for 64 MB and more."""
+    dst = np.frombuffer(mm, np.uint8)  # released on return: the mapping can then close
+    threads = min(4, os.cpu_count() or 1) if src.size >= (64 << 20) else 1
+    edges = [src.size * k // threads // mmap.PAGESIZE * mmap.PAGESIZE
+             for k in range(threads)] + [src.size]
+
+    def put(k: int) -> None:
+        part = dst[edges[k]:edges[k + 1]]
+        _populate_write(part)
+        np.copyto(part, src[edges[k]:edges[k + 1]])
+
+    if threads > 1:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(threads) as pool:
+            list(pool.map(put, range(threads)))
+    else:
+        put(0)
+
+
 def write_array(arr: np.ndarray, path: str) -> None:
-    """Write a C-contiguous array's bytes to ``path``, in place if the file exists.
+    """Write an array's bytes (C order) to ``path``, in place if the file exists.
 
     The host keeps a session's image files between calls (``Worker.clean`` in Java); writing
-    over a file's existing memory pages is about twice as fast as filling fresh ones.
+    over a file's existing memory pages is about twice as fast as filling fresh ones. The
+    file is memory-mapped and filled by up to 4 threads, each faulting its range in with one
+    ``madvise`` and copying with NumPy (both release the GIL): about twice the rate of one
+    ``write()``, which holds the file's lock while it copies.
     """
-    with open(path, "r+b" if os.path.exists(path) else "wb") as fh:
-        if arr.nbytes:
-            fh.write(memoryview(np.ascontiguousarray(arr)).cast("B"))
-        fh.truncate(arr.nbytes)
+    src = np.ascontiguousarray(arr).reshape(-1).view(np.uint8)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        os.ftruncate(fd, src.size)
+        if not src.size:
+            return
+        with mmap.mmap(fd, src.size, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE) as mm:
+            _fill(mm, src)
+    finally:
+        os.close(fd)
 
 
 def _f64_file(arr: np.ndarray, path: str) -> dict:

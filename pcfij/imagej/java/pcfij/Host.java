@@ -287,6 +287,51 @@ public class Host implements PlugIn {
 		return WindowManager.getImage(title);
 	}
 
+	/** A stack's planes into the shared file, in chunks of whole planes (about 16 MB each)
+	 *  through one direct buffer per thread: write() fills the file's pages in bulk (a
+	 *  mapping would fault them in one by one); big stacks on several threads. */
+	static void writePlanes(final FileChannel ch, final ImageStack stack, final int n, final long planeBytes,
+			final int bpp) throws IOException {
+		final int per = Worker.planesPerBuffer(planeBytes, n);
+		final int chunks = (n + per - 1) / per;
+		final int nthreads = Worker.copyThreads(n * planeBytes, chunks);
+		final java.util.concurrent.atomic.AtomicInteger next = new java.util.concurrent.atomic.AtomicInteger();
+		final java.util.concurrent.atomic.AtomicInteger slots = new java.util.concurrent.atomic.AtomicInteger();
+		final Throwable[] failed = new Throwable[1];
+		Worker.onThreads(new Runnable() {
+			public void run() {
+				ByteBuffer buf = Worker.buffer(slots.getAndIncrement(), per * planeBytes);
+				int c;
+				while ((c = next.getAndIncrement()) < chunks) {
+					synchronized (failed) { if (failed[0] != null) return; }
+					int first = c * per, count = Math.min(per, n - first);
+					try {
+						buf.clear();
+						for (int k = 0; k < count; k++) {
+							Object px = stack.getPixels(first + k + 1);
+							if (bpp == 1) buf.put((byte[]) px);
+							else if (bpp == 2) { buf.asShortBuffer().put((short[]) px); buf.position(buf.position() + (int) planeBytes); }
+							else { buf.asFloatBuffer().put((float[]) px); buf.position(buf.position() + (int) planeBytes); }
+						}
+						buf.flip();
+						long pos = first * planeBytes;
+						while (buf.hasRemaining()) pos += ch.write(buf, pos);
+					} catch (Throwable t) {
+						synchronized (failed) { if (failed[0] == null) failed[0] = t; }
+						return;
+					}
+				}
+			}
+		}, nthreads, "pcfij-write");
+		rethrow(failed[0]);
+	}
+
+	private static void rethrow(Throwable t) throws IOException {
+		if (t instanceof IOException) throw (IOException) t;
+		if (t instanceof Error) throw (Error) t;
+		if (t != null) throw new IOException(t.toString());
+	}
+
 	/** The stack's planes (ImageJ order: C fastest, then Z, then T) into a shared file. */
 	static Map<String, Object> writeImage(ImagePlus imp, File file) throws HostException {
 		int bits = imp.getBitDepth();
@@ -300,24 +345,9 @@ public class Host implements PlugIn {
 		try {
 			// an existing file (the same input slot of an earlier call) is written over in
 			// place: its memory pages are reused, which is about twice as fast as fresh ones
-			FileChannel ch = FileChannel.open(file.toPath(), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+			final FileChannel ch = FileChannel.open(file.toPath(), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
 			try {
-				// whole planes through one direct buffer: write() fills the shared file's
-				// pages in bulk (a mapping would fault them in one by one)
-				int per = Worker.planesPerBuffer(planeBytes, n);
-				ByteBuffer buf = Worker.buffer(per * planeBytes);
-				for (int first = 0; first < n; first += per) {
-					int count = Math.min(per, n - first);
-					buf.clear();
-					for (int k = 0; k < count; k++) {
-						Object px = stack.getPixels(first + k + 1);
-						if (bpp == 1) buf.put((byte[]) px);
-						else if (bpp == 2) { buf.asShortBuffer().put((short[]) px); buf.position(buf.position() + (int) planeBytes); }
-						else { buf.asFloatBuffer().put((float[]) px); buf.position(buf.position() + (int) planeBytes); }
-					}
-					buf.flip();
-					while (buf.hasRemaining()) ch.write(buf);
-				}
+				writePlanes(ch, stack, n, planeBytes, bpp);
 				ch.truncate((long) n * planeBytes);
 			} finally {
 				ch.close();
@@ -507,21 +537,8 @@ public class Host implements PlugIn {
 				}
 			}
 		};
-		int nthreads = (int) Math.min(chunks, Math.min(4, Runtime.getRuntime().availableProcessors()));
-		if (n * planeBytes < (64L << 20)) nthreads = 1;
-		Thread[] helpers = new Thread[nthreads - 1];
-		for (int k = 0; k < helpers.length; k++) {
-			helpers[k] = new Thread(task, "pcfij-read-" + k);
-			helpers[k].start();
-		}
-		task.run();
-		for (Thread t : helpers) {
-			try { t.join(); } catch (InterruptedException e) { Thread.currentThread().interrupt(); throw new IOException("interrupted"); }
-		}
-		Throwable t = failed[0];
-		if (t instanceof IOException) throw (IOException) t;
-		if (t instanceof Error) throw (Error) t;
-		if (t != null) throw new IOException(t.toString());
+		Worker.onThreads(task, Worker.copyThreads(n * planeBytes, chunks), "pcfij-read");
+		rethrow(failed[0]);
 		return planes;
 	}
 

@@ -229,16 +229,37 @@ final class Worker {
 	}
 
 	// ------------------------------------------------------------------ pixels
-	private static ByteBuffer shared;
+	private static final ByteBuffer[] shared = new ByteBuffer[8];
 
-	/** A reused direct buffer of at least this many bytes (native byte order). */
-	static synchronized ByteBuffer buffer(long bytes) {
-		if (shared == null || shared.capacity() < bytes) {
-			unmap(shared);
-			shared = ByteBuffer.allocateDirect((int) bytes).order(ByteOrder.nativeOrder());
+	/** A reused direct buffer of at least this many bytes (native byte order); one per
+	 *  copying thread ({@code slot} 0..7). */
+	static synchronized ByteBuffer buffer(int slot, long bytes) {
+		ByteBuffer b = shared[slot];
+		if (b == null || b.capacity() < bytes) {
+			unmap(b);
+			b = shared[slot] = ByteBuffer.allocateDirect((int) bytes).order(ByteOrder.nativeOrder());
 		}
-		shared.clear();
-		return shared;
+		b.clear();
+		return b;
+	}
+
+	/** Threads for copying pixels: up to 4 (the cores there are), one for less than 64 MB. */
+	static int copyThreads(long bytes, int chunks) {
+		if (bytes < (64L << 20)) return 1;
+		return (int) Math.max(1, Math.min(chunks, Math.min(4, Runtime.getRuntime().availableProcessors())));
+	}
+
+	/** Run {@code task} on {@code nthreads} threads (this one included) and wait for all. */
+	static void onThreads(Runnable task, int nthreads, String name) throws IOException {
+		Thread[] helpers = new Thread[nthreads - 1];
+		for (int k = 0; k < helpers.length; k++) {
+			helpers[k] = new Thread(task, name + "-" + k);
+			helpers[k].start();
+		}
+		task.run();
+		for (Thread t : helpers) {
+			try { t.join(); } catch (InterruptedException e) { Thread.currentThread().interrupt(); throw new IOException("interrupted"); }
+		}
 	}
 
 	/** Whole planes per buffer: about 16 MB (at least one plane). */
