@@ -14,14 +14,16 @@
 
 Scheduling:
 
-* inputs stored as whole rows per frame (TIFF folders, raw, ``.npy``, contiguous TIFF) in
-  this process: **row bands** (:func:`_run_bands`). Every band of full-width rows is read
-  once for all its blocks, one ``pread`` per frame without kernel read-ahead
-  (:mod:`pcfij.io.rows`); halo rows come from the band above, so every input byte is read
-  once. A reader thread reads the next band while the current band's blocks are computed,
-  as far as the memory freed by finished blocks allows;
-* other inputs (HDF5, Zarr, arrays) in this process: dask's threaded scheduler, one block
-  computing while the next one is read;
+* inputs stored as whole rows per frame (TIFF folders, raw, ``.npy``, contiguous TIFF) and
+  chunked inputs (HDF5, Zarr) in this process: **row bands** (:func:`_run_bands`). Every
+  band of full-width rows is read once for all its blocks, one ``pread`` per frame without
+  kernel read-ahead (:mod:`pcfij.io.rows`), or whole time chunks of a chunked input with the
+  band's rows extended to a chunk boundary (the extra rows are kept for the next band);
+  halo rows come from the band above, so every input byte (chunk) is read once. A reader
+  thread reads the next band while the current band's blocks are computed, as far as the
+  memory freed by finished blocks allows;
+* other inputs (arrays; chunked inputs whose chunks are too tall for a band in the memory
+  limit) in this process: one block computing while the next one is read;
 * a dask.distributed scheduler address or ``Client``: one task per block on the cluster,
   submitted through that client (never a default client); workers read their blocks and
   write them directly (the input and output paths must be visible to the workers).
@@ -51,10 +53,12 @@ import numpy as np
 from pcfij.blocks.plan import (
     Block,
     Plan,
+    band_bytes,
     format_bytes,
     make_band_plan,
     make_plan,
     parse_memory,
+    read_ahead_bytes,
     suggest_limit,
     tile_budget,
 )
@@ -395,31 +399,63 @@ class _Band:
     blocks: list[Block]
     rows: tuple[int, int]  # input rows y0:y1 (series coordinates), halo included
     read_from: int  # first row read from the files (rows above come from the band above)
+    read_to: int = 0  # rows y1:read_to are read ahead for the next band (chunked inputs)
     arrays: list[np.ndarray | None] = field(default_factory=list)
     ready: threading.Event = field(default_factory=threading.Event)
+
+
+def _frame_pieces(nframes: int, first: int, step: int) -> list[tuple[int, int]]:
+    """Frames ``0:nframes`` in pieces that end on multiples of ``step`` in source frames
+    (``first`` is the source frame of frame 0): whole time chunks of a chunked input."""
+    edges = sorted({0, nframes, *range((-first) % step or step, nframes, step)})
+    return list(zip(edges[:-1], edges[1:]))
+
+
+def _band_list(plan: Plan, todo: dict, radius: int, align: int, roi_y0: int,
+               height: int) -> list[_Band]:
+    """The bands with blocks to compute; where the next band follows, a band's rows are
+    read up to the next multiple of ``align`` source rows (a chunk boundary), at most to
+    the next band's last row, and the rows past the band are kept for the next one."""
+    bands: list[_Band] = []
+    prev = None
+    for j, row in enumerate(plan.band_rows()):
+        if not any(b.index in todo for b in row):
+            continue
+        y0, y1 = row[0].y0, row[0].y1 + 2 * radius
+        start = bands[-1].read_to if prev == j - 1 else y0
+        bands.append(_Band(j, row, (y0, y1), start, y1))
+        prev = j
+    for band, nxt in zip(bands, bands[1:]):
+        if nxt.index == band.index + 1 and align > 1:
+            y1 = band.rows[1]
+            band.read_to = min(-(-(roi_y0 + y1) // align) * align - roi_y0, nxt.rows[1], height)
+            nxt.read_from = band.read_to
+    return bands
 
 
 def _run_bands(prep: Prepared, jobs: list[dict], on_done, stats: dict) -> None:
     """Row-band execution (see module docstring): each input row is read once."""
     plan, series, r = prep.plan, prep.series, prep.params["radius"]
     todo = {j["block"]["index"]: j for j in jobs}
-    t0, _, w = series.shape
+    t0, height, w = series.shape
     item = series.dtype.itemsize
-    bands: list[_Band] = []
-    prev = None
-    for j, row in enumerate(plan.band_rows()):
-        if not any(b.index in todo for b in row):
-            continue
-        y0, y1 = row[0].y0, row[0].y1 + 2 * r
-        start = y0 + 2 * r if prev == j - 1 else y0
-        bands.append(_Band(j, row, (y0, y1), start))
-        prev = j
-    compute = plan.block_bytes - plan.band_bytes
-    # hard: the measured anonymous memory plus a block's computation must stay in the limit
-    gate = _MemoryGate(max(prep.budget - compute, plan.band_bytes, 1),
-                       prep.limit - RESERVE - compute)
-    errors: list[BaseException] = []
     reader = row_reader(series)
+    align = getattr(reader, "row_align", 1)
+    bands = _band_list(plan, todo, r, align, series.roi[0].start, height)
+    pieces = _frame_pieces(t0, series.frames.start, getattr(reader, "frame_step", 64))
+    compute = plan.block_bytes - plan.band_bytes
+    # the copies of a band's last 2r rows (the halo of the band below) exist while the next
+    # band is read: their memory is set aside, not counted by the gate; the band arrays are
+    # counted by whole frames (their pages) as they are written
+    nbx = len(plan.band_rows()[0])
+    halos = band_bytes(2 * r, w, nbx, r, t0, item)
+    one_band = max((b.rows[1] - b.rows[0]) for b in bands) * (w + 2 * r * (nbx - 1)) * t0 * item
+    one_band += read_ahead_bytes(plan.by, w, t0, item, align, getattr(reader, "frame_step", 64))
+    # cap: the bands' bytes (at least one band: the reader must be able to fill it); hard:
+    # the measured anonymous memory plus a block's computation must stay in the limit
+    gate = _MemoryGate(max(prep.budget - compute - halos, one_band, 1),
+                       prep.limit - RESERVE - compute - halos)
+    errors: list[BaseException] = []
 
     def read_all() -> None:
         try:
@@ -428,26 +464,47 @@ def _run_bands(prep: Prepared, jobs: list[dict], on_done, stats: dict) -> None:
             os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
         except (AttributeError, OSError):
             pass
+        ahead = None  # rows read past the band before, for this band (all frames, full width)
         try:
             for band in bands:
                 y0, y1 = band.rows
                 nrows = y1 - y0
                 band.arrays = [np.empty((t0, nrows, b.x1 - b.x0 + 2 * r), series.dtype)
                                for b in band.blocks]
-                new = y1 - band.read_from
-                per_frame = new * sum(a.shape[2] for a in band.arrays) * item
-                step = 64
-                buf = np.empty((step, new, w), series.dtype)
+                widths = sum(a.shape[2] for a in band.arrays)
+                keep = band.read_to - y1  # rows read ahead for the next band
+                nxt = np.empty((t0, keep, w), series.dtype) if keep > 0 else None
+                # the band arrays' pages are counted when first written (whole frames:
+                # halo rows, filled later from the band above, share the frames' pages)
+                counted = ahead is not None
+                if ahead is not None:  # rows read with the band above
+                    first = band.read_from - ahead.shape[1] - y0
+                    for a, b in pieces:
+                        if not gate.acquire((b - a) * nrows * widths * item):
+                            return
+                        for blk, arr in zip(band.blocks, band.arrays):
+                            arr[a:b, first : first + ahead.shape[1]] = \
+                                ahead[a:b, :, blk.x0 : blk.x1 + 2 * r]
+                    gate.release(ahead.nbytes)
+                    ahead = None
+                new = band.read_to - band.read_from
                 tic = time.perf_counter()
-                for a in range(0, t0, step):
-                    b = min(t0, a + step)
-                    if not gate.acquire((b - a) * per_frame):
+                buf = np.empty((max(b - a for a, b in pieces), new, w), series.dtype)
+                for a, b in pieces:
+                    per = (b - a) * ((0 if counted else nrows * widths) + keep * w) * item
+                    if not gate.acquire(per):
                         return
-                    part = read_rows(series.subframes(a, b), slice(band.read_from, y1),
-                                     slice(0, w), reader=reader, out=buf[: b - a])
+                    part = read_rows(series.subframes(a, b),
+                                     slice(band.read_from, band.read_to), slice(0, w),
+                                     reader=reader, out=buf[: b - a])
+                    inside = y1 - band.read_from
                     for blk, arr in zip(band.blocks, band.arrays):
-                        arr[a:b, band.read_from - y0 :] = part[:, :, blk.x0 : blk.x1 + 2 * r]
+                        arr[a:b, band.read_from - y0 :] = \
+                            part[:, :inside, blk.x0 : blk.x1 + 2 * r]
+                    if nxt is not None:
+                        nxt[a:b] = part[:, inside:]
                 del buf, part
+                ahead = nxt
                 stats["read_seconds"] += time.perf_counter() - tic
                 stats["bytes_read"] += t0 * new * w * item
                 band.ready.set()
@@ -458,7 +515,7 @@ def _run_bands(prep: Prepared, jobs: list[dict], on_done, stats: dict) -> None:
 
     thread = threading.Thread(target=read_all, name="pcfij-band-reader", daemon=True)
     thread.start()
-    halos: dict[int, np.ndarray] = {}
+    kept: dict[int, np.ndarray] = {}
     try:
         for k, band in enumerate(bands):
             gate.set_idle(True)
@@ -471,18 +528,15 @@ def _run_bands(prep: Prepared, jobs: list[dict], on_done, stats: dict) -> None:
             keep_halo = nxt is not None and nxt.index == band.index + 1
             for i, blk in enumerate(band.blocks):
                 arr = band.arrays[i]
-                if band.read_from > band.rows[0]:  # halo rows from the band above
-                    halo = halos.pop(i)
-                    arr[:, : band.read_from - band.rows[0]] = halo
-                    gate.acquire(arr[:, : halo.shape[1]].nbytes, force=True)
-                    gate.release(halo.nbytes)
+                if i in kept:  # halo rows from the band above
+                    halo = kept.pop(i)
+                    arr[:, : halo.shape[1]] = halo  # pages counted when the band was read
                     del halo
                 if blk.index in todo:
                     tic = time.perf_counter()
                     on_done(_analyse_block(arr, todo[blk.index], 0.0, tic))
-                if keep_halo:
-                    halos[i] = np.ascontiguousarray(arr[:, arr.shape[1] - 2 * r :])
-                    gate.acquire(halos[i].nbytes, force=True)
+                if keep_halo:  # set aside (see the gate)
+                    kept[i] = np.ascontiguousarray(arr[:, arr.shape[1] - 2 * r :])
                 band.arrays[i] = None
                 gate.release(arr.nbytes)
                 del arr
@@ -699,9 +753,21 @@ def _plan_and_open(prep, store, series, p, nframes, bins, identity, fp, inp, ove
             )
         prep.done = store.done()
     else:
+        reader = row_reader(series) if banded else None
+        chunked = getattr(reader, "row_align", 1) > 1 or getattr(reader, "frame_step", 64) > 64
+        plan = None
         if banded:
-            plan = make_band_plan((t0, h, w), baseline=baseline, **plan_kw)
-        else:
+            try:
+                plan = make_band_plan((t0, h, w), baseline=baseline,
+                                      row_align=getattr(reader, "row_align", 1),
+                                      read_frames=getattr(reader, "frame_step", 64), **plan_kw)
+            except InputError:
+                if not chunked:
+                    raise
+                # chunks too tall for bands in this limit (e.g. whole frames): blocks that
+                # decode the chunks they overlap (chunks on block edges more than once)
+                pass
+        if plan is None:
             plan = make_plan((t0, h, w), row_reads=False, baseline=baseline, **plan_kw)
         if block_shape is not None and plan.block_bytes > budget:
             raise InputError(

@@ -286,9 +286,21 @@ def band_bytes(rows: int, width: int, nblocks: int, radius: int, raw_frames: int
     return rows * (width + 2 * radius * max(0, nblocks - 1)) * raw_frames * itemsize
 
 
+def read_ahead_bytes(rows: int, width: int, raw_frames: int, itemsize: int, row_align: int,
+                     read_frames: int) -> int:
+    """Bytes a chunked input's band reading holds besides the band: up to ``row_align - 1``
+    rows read ahead for the next band (all frames) and the buffer of one read of
+    ``read_frames`` frames (whole time chunks). 0 for inputs stored as rows."""
+    if row_align <= 1 and read_frames <= 64:
+        return 0
+    ahead = (row_align - 1) * width * raw_frames * itemsize
+    return ahead + min(read_frames, raw_frames) * (rows + row_align - 1) * width * itemsize
+
+
 def make_band_plan(shape: tuple[int, int, int], *, radius: int, frames: int, itemsize: int,
                    npoints: int, nbins: int, bleach: bool, budget: int, limit_text: str = "",
-                   baseline: int = 0, block_shape: tuple[int, int] | None = None) -> Plan:
+                   baseline: int = 0, block_shape: tuple[int, int] | None = None,
+                   row_align: int = 1, read_frames: int = 64) -> Plan:
     """Plan for inputs stored as whole rows per frame: full-width row bands read once.
 
     Blocks are grouped in bands of ``by`` result rows spanning the image width; the pipeline
@@ -306,6 +318,10 @@ def make_band_plan(shape: tuple[int, int, int], *, radius: int, frames: int, ite
         Bytes the bands and the computation of one block may use together.
     baseline : int
         Bytes the program uses besides (only for the message when nothing fits).
+    row_align, read_frames : int
+        A chunked input (:class:`pcfij.io.rows.ChunkRows`): its chunks' rows and the frames
+        of one read (whole time chunks); the rows read ahead and the read buffer are
+        counted with the band (:func:`read_ahead_bytes`).
     """
     t0, h, w = shape
     out_h, out_w = output_size(h, w, radius)
@@ -314,7 +330,11 @@ def make_band_plan(shape: tuple[int, int, int], *, radius: int, frames: int, ite
 
     def layout(by: int, bx: int, tile: int) -> tuple[int, int, int]:
         nbx = -(-out_w // bx)
-        band = band_bytes(by + 2 * radius, w, nbx, radius, t0, itemsize)
+        # the band, the copies of its last 2r rows kept for the band below (made while the
+        # next band is read), and a chunked input's rows read ahead
+        band = (band_bytes(by + 2 * radius, w, nbx, radius, t0, itemsize)
+                + band_bytes(2 * radius, w, nbx, radius, t0, itemsize)
+                + read_ahead_bytes(by, w, t0, itemsize, row_align, read_frames))
         compute = block_bytes(by + 2 * radius, bx + 2 * radius, tile=tile, **kw)
         return band + compute, band, compute
 

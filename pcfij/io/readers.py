@@ -422,7 +422,8 @@ def _open_hdf5(path: Path, dataset: str | None):
     reader = _LazyFile(_hdf5_opener(str(path), dataset), out_shape, dtype, index)
     src_chunks = _selected_shape(chunks, index) if chunks else None
     d = _from_arraylike(reader, _chunks_for(out_shape, dtype, src_chunks))
-    return d, reader, [], chunks is not None, {"dataset": dataset, "chunks": chunks}
+    return d, reader, [], chunks is not None, {"dataset": dataset, "chunks": chunks,
+                                               "chunks3": src_chunks}
 
 
 def _selected_shape(shape, index) -> tuple[int, int, int]:
@@ -472,7 +473,8 @@ def _open_zarr(path: Path, dataset: str | None):
     reader = _LazyFile(_zarr_opener(str(path), dataset), out_shape, arr.dtype, index)
     src = _selected_shape(tuple(arr.chunks), index)
     d = _from_arraylike(reader, _chunks_for(out_shape, arr.dtype, src))
-    return d, reader, [], True, {"dataset": dataset, "chunks": tuple(arr.chunks)}
+    return d, reader, [], True, {"dataset": dataset, "chunks": tuple(arr.chunks),
+                                 "chunks3": src}
 
 
 def _zarr_opener(path, dataset):

@@ -15,8 +15,13 @@ ascending requests). Two things keep the bytes read from disk equal to the bytes
 * ``posix_fadvise(DONTNEED)`` on the range after reading: the pages are copied into the
   band already, so they need not push other data out of the page cache.
 
+Chunked inputs (HDF5, Zarr) are read the same way through :class:`ChunkRows`: a request
+covers whole chunks (its frames are whole time chunks, ``frame_step``; the band reader
+extends its rows to a chunk boundary, ``row_align``, and keeps the extra rows for the next
+band), so every chunk is decoded once.
+
 :func:`row_reader` returns a reader for a :class:`pcfij.io.readers.Series` (None when the
-input does not store rows, e.g. HDF5/Zarr chunks or compressed TIFF files).
+input is neither, e.g. compressed TIFF files).
 """
 
 from __future__ import annotations
@@ -139,6 +144,32 @@ def _memmap_rows(arr, path: str | None = None) -> RowFile | None:
                    arr.shape)
 
 
+class ChunkRows:
+    """Row reader over a chunked ``(T, H, W)`` array-like (HDF5 dataset, Zarr array).
+
+    Attributes
+    ----------
+    chunks : (ct, cy, cx)
+        The source's chunk shape (frames, rows, columns).
+    frame_step : int
+        Frames per read task: whole time chunks (``ct``, at least 64 frames' worth).
+    row_align : int
+        Row reads should end on a multiple of ``cy`` (source coordinates) so that no chunk
+        is decoded twice; the band reader keeps the rows past the band for the next one.
+    """
+
+    def __init__(self, array, chunks: tuple[int, int, int]):
+        self.array = array
+        self.chunks = tuple(int(c) for c in chunks)
+        ct = self.chunks[0]
+        self.frame_step = ct * max(1, -(-FRAMES_PER_TASK // ct))
+        self.row_align = self.chunks[1]
+
+    def read_into(self, out: np.ndarray, t0: int, y0: int, y1: int, x0: int, x1: int) -> None:
+        """Fill ``out`` (n, y1 - y0, x1 - x0) with frames ``t0 .. t0 + n - 1``."""
+        out[...] = self.array[t0 : t0 + out.shape[0], y0:y1, x0:x1]
+
+
 def row_reader(series):
     """The row reader of a series (``read_into(out, t0, y0, y1, x0, x1)`` in source
     coordinates), or None when the input is not stored as whole rows per frame."""
@@ -147,6 +178,9 @@ def row_reader(series):
         return reader if reader.contiguous else None
     if series.kind in ("raw", "npy", "tiff") and isinstance(reader, np.ndarray):
         return _memmap_rows(reader)
+    chunks = series.info.get("chunks3")
+    if series.kind in ("hdf5", "zarr") and chunks:
+        return ChunkRows(reader, chunks)
     return None
 
 
@@ -171,18 +205,21 @@ def read_rows(series, ys: slice, xs: slice, *, threads: int = READ_THREADS,
     errors: list[BaseException] = []
     lock = threading.Lock()
 
-    def work(a: int) -> None:
+    def work(ab: tuple[int, int]) -> None:
         if errors:
             return
         try:
-            b = min(n, a + FRAMES_PER_TASK)
-            reader.read_into(out[a:b], ft.start + a, y0, y1, x0, x1)
+            reader.read_into(out[ab[0] : ab[1]], ft.start + ab[0], y0, y1, x0, x1)
         except BaseException as exc:  # noqa: BLE001 - re-raised below in the caller
             with lock:
                 errors.append(exc)
 
+    # tasks end on multiples of the reader's step in source frames (whole time chunks of a
+    # chunked input; the first and last task may be partial)
+    step = getattr(reader, "frame_step", FRAMES_PER_TASK)
+    edges = sorted({0, n, *range((-ft.start) % step or step, n, step)})
     with ThreadPoolExecutor(max(1, threads)) as pool:
-        list(pool.map(work, range(0, n, FRAMES_PER_TASK)))
+        list(pool.map(work, zip(edges[:-1], edges[1:])))
     if errors:
         raise errors[0]
     return out
