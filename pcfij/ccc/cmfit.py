@@ -242,6 +242,18 @@ def _lm_direction(qy, diag, lm_diag, wj, perm, diag_r, solved, work, lm_dir):  #
 
 
 @numba.njit(cache=True)
+def _scaled_norm(diag, v, perm, n, out):  # pragma: no cover - compiled
+    """``out[perm[j]] = diag * v`` for the first ``n`` permuted columns; returns its norm."""
+    total = 0.0
+    for j in range(n):
+        pj = perm[j]
+        s = diag[pj] * v[pj]
+        out[pj] = s
+        total += s * s
+    return math.sqrt(total)
+
+
+@numba.njit(cache=True)
 def _lm_parameter(qy, delta, diag, wj, perm, rank, diag_r, solved, work1, work2, work3,
                   lm_dir, lm_par):  # pragma: no cover - compiled
     nc = wj.shape[1]
@@ -255,13 +267,7 @@ def _lm_parameter(qy, delta, diag, wj, perm, rank, diag_r, solved, work1, work2,
         for i in range(k):
             lm_dir[perm[i]] -= ypk * wj[i, pk]
         lm_dir[pk] = ypk
-    dx_norm = 0.0
-    for j in range(solved):
-        pj = perm[j]
-        s = diag[pj] * lm_dir[pj]
-        work1[pj] = s
-        dx_norm += s * s
-    dx_norm = math.sqrt(dx_norm)
+    dx_norm = _scaled_norm(diag, lm_dir, perm, solved, work1)
     fp = dx_norm - delta
     if fp <= 0.1 * delta:
         return 0.0
@@ -303,13 +309,7 @@ def _lm_parameter(qy, delta, diag, wj, perm, rank, diag_r, solved, work1, work2,
             pj = perm[j]
             work1[pj] = s_par * diag[pj]
         _lm_direction(qy, work1, work2, wj, perm, diag_r, solved, work3, lm_dir)
-        dx_norm = 0.0
-        for j in range(solved):
-            pj = perm[j]
-            s = diag[pj] * lm_dir[pj]
-            work3[pj] = s
-            dx_norm += s * s
-        dx_norm = math.sqrt(dx_norm)
+        dx_norm = _scaled_norm(diag, lm_dir, perm, solved, work3)
         previous_fp = fp
         fp = dx_norm - delta
         if abs(fp) <= 0.1 * delta or (parl == 0 and fp <= previous_fp and previous_fp < 0):

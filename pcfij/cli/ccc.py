@@ -28,22 +28,21 @@ from pathlib import Path
 import numpy as np
 
 from pcfij.errors import InputError
+from pcfij.io.axes import drop_single_axes
 from pcfij.io.outdir import check_writable_target, staged_output_dir
 from pcfij.io.tiff import Calibration, read_image, write_imagej_tiff
 
 
 # ---------------------------------------------------------------------------- reading
 def _load(path, role: str):
-    """Read an image file; return (data without size-1 axes, in (T)(Z)YX order, axes,
-    calibration)."""
+    """Read an image file; return (data without size-1 axes other than Y and X
+    (:func:`pcfij.io.axes.drop_single_axes`), in (T)(Z)YX order, axes, calibration)."""
     img = read_image(path)
     data, axes = img.data, img.axes
     if Path(path).suffix.lower() == ".npy" or len(axes) != data.ndim:
         # arrays carry no axes: 2D = YX, 3D = ZYX (time only with --time-axis), 4D = TZYX
         axes = {2: "YX", 3: "ZYX", 4: "TZYX"}.get(data.ndim, "Q" * data.ndim)
-    keep = [i for i, n in enumerate(data.shape) if n != 1]
-    data = data.reshape([data.shape[i] for i in keep])
-    axes = "".join(axes[i] for i in keep)
+    data, axes = drop_single_axes(data, axes)
     if "C" in axes or "S" in axes:
         c = axes.index("C") if "C" in axes else axes.index("S")
         raise InputError(
