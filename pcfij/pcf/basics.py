@@ -65,7 +65,12 @@ def logbins(size: int, nbins: int) -> np.ndarray:
         raise InputError(f"size must be a whole number >= 1; got {size!r}")
     if int(nbins) != nbins or nbins < 1:
         raise InputError(f"nbins must be a whole number >= 1; got {nbins!r}")
-    b = np.logspace(0, math.log(size, 2), int(nbins), base=2, endpoint=True)
+    # the tutorial's np.logspace(0, log2(size), nbins, base=2), with the powers taken by the
+    # C library's pow() (math.pow), as NumPy did before its own power: NumPy 2.4.6 differs
+    # in the last bit (2 ** log2(130) = 129.99999999999997 instead of 130.0), which
+    # truncation turns into another bin edge
+    exps = np.linspace(0, math.log(size, 2), int(nbins), endpoint=True)
+    b = np.array([math.pow(2.0, float(e)) for e in exps])
     return np.unique(b.astype(np.intp))
 
 
