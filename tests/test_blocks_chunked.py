@@ -59,7 +59,9 @@ def _chunks_touched(requests, chunks):
 
 
 @pytest.mark.parametrize("kind,chunks", [("zarr", (100, 7, 9)), ("hdf5", (64, 10, 16)),
-                                          ("zarr", (1100, 4, 50))])
+                                          ("zarr", (1100, 4, 50)),
+                                          # chunk rows taller than a band (12 + 2r rows)
+                                          ("zarr", (100, 40, 9)), ("hdf5", (300, 25, 50))])
 def test_every_chunk_is_read_once_and_the_result_equals_in_memory(data, tmp_path, monkeypatch,
                                                                    kind, chunks):
     src = (_zarr if kind == "zarr" else _hdf5)(

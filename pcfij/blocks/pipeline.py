@@ -398,8 +398,9 @@ class _Band:
     index: int
     blocks: list[Block]
     rows: tuple[int, int]  # input rows y0:y1 (series coordinates), halo included
-    read_from: int  # first row read from the files (rows above come from the band above)
-    read_to: int = 0  # rows y1:read_to are read ahead for the next band (chunked inputs)
+    need_from: int  # first row not taken from the band above's arrays (its halo rows)
+    read_from: int = 0  # rows read_from:read_to come from the files; rows read earlier
+    read_to: int = 0  # (past an earlier band, chunked inputs) are carried in the reader
     arrays: list[np.ndarray | None] = field(default_factory=list)
     ready: threading.Event = field(default_factory=threading.Event)
 
@@ -413,23 +414,32 @@ def _frame_pieces(nframes: int, first: int, step: int) -> list[tuple[int, int]]:
 
 def _band_list(plan: Plan, todo: dict, radius: int, align: int, roi_y0: int,
                height: int) -> list[_Band]:
-    """The bands with blocks to compute; where the next band follows, a band's rows are
-    read up to the next multiple of ``align`` source rows (a chunk boundary), at most to
-    the next band's last row, and the rows past the band are kept for the next one."""
+    """The bands with blocks to compute and the rows each reads from the files: the rows it
+    needs that no earlier band read; where the next band follows, up to the next multiple
+    of ``align`` source rows (a chunk boundary). Rows read past a band are carried to the
+    bands below (the reader keeps them), so a chunked input's chunk rows are read once
+    even when they are taller than a band."""
     bands: list[_Band] = []
     prev = None
     for j, row in enumerate(plan.band_rows()):
         if not any(b.index in todo for b in row):
             continue
         y0, y1 = row[0].y0, row[0].y1 + 2 * radius
-        start = bands[-1].read_to if prev == j - 1 else y0
-        bands.append(_Band(j, row, (y0, y1), start, y1))
+        bands.append(_Band(j, row, (y0, y1), y0 + 2 * radius if prev == j - 1 else y0))
         prev = j
-    for band, nxt in zip(bands, bands[1:]):
-        if nxt.index == band.index + 1 and align > 1:
-            y1 = band.rows[1]
-            band.read_to = min(-(-(roi_y0 + y1) // align) * align - roi_y0, nxt.rows[1], height)
-            nxt.read_from = band.read_to
+    done_to = 0  # rows read so far by the contiguous run of bands
+    for k, band in enumerate(bands):
+        y0, y1 = band.rows
+        if band.need_from == y0:  # not below the band before: nothing carried
+            done_to = y0
+        band.read_from = max(band.need_from, done_to)
+        band.read_to = max(band.read_from, y1)
+        nxt = bands[k + 1] if k + 1 < len(bands) else None
+        if align > 1 and nxt is not None and nxt.index == band.index + 1 \
+                and band.read_to > band.read_from:
+            band.read_to = min(max(band.read_to, -(-(roi_y0 + y1) // align) * align - roi_y0),
+                               height)
+        done_to = max(done_to, band.read_to)
     return bands
 
 
@@ -464,47 +474,63 @@ def _run_bands(prep: Prepared, jobs: list[dict], on_done, stats: dict) -> None:
             os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
         except (AttributeError, OSError):
             pass
-        ahead = None  # rows read past the band before, for this band (all frames, full width)
+        # rows read past the bands before (all frames, full width): carried[:, k] is row
+        # carried_y0 + k
+        carried, carried_y0 = None, 0
         try:
             for band in bands:
                 y0, y1 = band.rows
                 nrows = y1 - y0
+                if band.need_from == y0:
+                    carried = None  # not below the band before
                 band.arrays = [np.empty((t0, nrows, b.x1 - b.x0 + 2 * r), series.dtype)
                                for b in band.blocks]
                 widths = sum(a.shape[2] for a in band.arrays)
-                keep = band.read_to - y1  # rows read ahead for the next band
-                nxt = np.empty((t0, keep, w), series.dtype) if keep > 0 else None
                 # the band arrays' pages are counted when first written (whole frames:
                 # halo rows, filled later from the band above, share the frames' pages)
-                counted = ahead is not None
-                if ahead is not None:  # rows read with the band above
-                    first = band.read_from - ahead.shape[1] - y0
+                counted = False
+                have = carried_y0 + (carried.shape[1] if carried is not None else 0)
+                lo, hi = band.need_from, min(y1, have)
+                if carried is not None and hi > lo:  # rows read with the bands above
+                    counted = True
                     for a, b in pieces:
                         if not gate.acquire((b - a) * nrows * widths * item):
                             return
+                        rows = carried[a:b, lo - carried_y0 : hi - carried_y0]
                         for blk, arr in zip(band.blocks, band.arrays):
-                            arr[a:b, first : first + ahead.shape[1]] = \
-                                ahead[a:b, :, blk.x0 : blk.x1 + 2 * r]
-                    gate.release(ahead.nbytes)
-                    ahead = None
+                            arr[a:b, lo - y0 : hi - y0] = rows[:, :, blk.x0 : blk.x1 + 2 * r]
+                # rows past this band, for the bands below: what is carried already plus
+                # what is read now
+                keep_to = max(band.read_to, have if carried is not None else 0)
+                keep = max(0, keep_to - y1)
+                nxt = np.empty((t0, keep, w), series.dtype) if keep > 0 else None
+                if nxt is not None and carried is not None and have > y1:
+                    nxt[:, : have - y1] = carried[:, y1 - carried_y0 :]
+                gate.acquire(nxt.nbytes if nxt is not None else 0, force=True)
+                if carried is not None:
+                    gate.release(carried.nbytes)
+                carried = None
                 new = band.read_to - band.read_from
                 tic = time.perf_counter()
-                buf = np.empty((max(b - a for a, b in pieces), new, w), series.dtype)
-                for a, b in pieces:
-                    per = (b - a) * ((0 if counted else nrows * widths) + keep * w) * item
-                    if not gate.acquire(per):
-                        return
-                    part = read_rows(series.subframes(a, b),
-                                     slice(band.read_from, band.read_to), slice(0, w),
-                                     reader=reader, out=buf[: b - a])
-                    inside = y1 - band.read_from
-                    for blk, arr in zip(band.blocks, band.arrays):
-                        arr[a:b, band.read_from - y0 :] = \
-                            part[:, :inside, blk.x0 : blk.x1 + 2 * r]
-                    if nxt is not None:
-                        nxt[a:b] = part[:, inside:]
-                del buf, part
-                ahead = nxt
+                if new > 0 or not counted:
+                    buf = np.empty((max(b - a for a, b in pieces), new, w), series.dtype)
+                    inside = max(0, y1 - band.read_from)
+                    for a, b in pieces:
+                        if not counted and not gate.acquire((b - a) * nrows * widths * item):
+                            return
+                        if new == 0:
+                            continue
+                        part = read_rows(series.subframes(a, b),
+                                         slice(band.read_from, band.read_to), slice(0, w),
+                                         reader=reader, out=buf[: b - a])
+                        for blk, arr in zip(band.blocks, band.arrays):
+                            arr[a:b, band.read_from - y0 :] = \
+                                part[:, :inside, blk.x0 : blk.x1 + 2 * r]
+                        if nxt is not None and band.read_to > y1:
+                            start = max(band.read_from, y1) - y1
+                            nxt[a:b, start : band.read_to - y1] = part[:, inside:]
+                    del buf
+                carried, carried_y0 = nxt, y1
                 stats["read_seconds"] += time.perf_counter() - tic
                 stats["bytes_read"] += t0 * new * w * item
                 band.ready.set()
