@@ -22,8 +22,9 @@ Scheduling:
   halo rows come from the band above, so every input byte (chunk) is read once. A reader
   thread reads the next band while the current band's blocks are computed, as far as the
   memory freed by finished blocks allows;
-* other inputs (arrays; chunked inputs whose chunks are too tall for a band in the memory
-  limit) in this process: one block computing while the next one is read;
+* other inputs (arrays; chunked inputs whose bands would not fit the memory limit or
+  would get a smaller ipCF tile than blocks) in this process: one block computing while
+  the next one is read;
 * a dask.distributed scheduler address or ``Client``: one task per block on the cluster,
   submitted through that client (never a default client); workers read their blocks and
   write them directly (the input and output paths must be visible to the workers).
@@ -54,6 +55,7 @@ from pcfij.blocks.plan import (
     Block,
     Plan,
     band_bytes,
+    carry_rows,
     format_bytes,
     make_band_plan,
     make_plan,
@@ -454,17 +456,23 @@ def _run_bands(prep: Prepared, jobs: list[dict], on_done, stats: dict) -> None:
     bands = _band_list(plan, todo, r, align, series.roi[0].start, height)
     pieces = _frame_pieces(t0, series.frames.start, getattr(reader, "frame_step", 64))
     compute = plan.block_bytes - plan.band_bytes
-    # the copies of a band's last 2r rows (the halo of the band below) exist while the next
-    # band is read: their memory is set aside, not counted by the gate; the band arrays are
-    # counted by whole frames (their pages) as they are written
+    # set aside, not counted by the gate: the copies of a band's last 2r rows (the halo of
+    # the band below; they exist while the next band is read) and a chunked input's read
+    # buffers; counted: the band arrays, by whole frames (their pages) as they are written,
+    # and the rows carried past a band
     nbx = len(plan.band_rows()[0])
     halos = band_bytes(2 * r, w, nbx, r, t0, item)
+    carry = carry_rows(plan.by, plan.out_h, r, align, series.roi[0].start)
+    buffers = read_ahead_bytes(plan.by, w, t0, item, carry, getattr(reader, "frame_step", 64))
+    if buffers:
+        buffers -= carry * w * t0 * item
+    aside = halos + buffers
     one_band = max((b.rows[1] - b.rows[0]) for b in bands) * (w + 2 * r * (nbx - 1)) * t0 * item
-    one_band += read_ahead_bytes(plan.by, w, t0, item, align, getattr(reader, "frame_step", 64))
+    one_band += carry * w * t0 * item
     # cap: the bands' bytes (at least one band: the reader must be able to fill it); hard:
     # the measured anonymous memory plus a block's computation must stay in the limit
-    gate = _MemoryGate(max(prep.budget - compute - halos, one_band, 1),
-                       prep.limit - RESERVE - compute - halos)
+    gate = _MemoryGate(max(prep.budget - compute - aside, one_band, 1),
+                       prep.limit - RESERVE - compute - aside)
     errors: list[BaseException] = []
 
     def read_all() -> None:
@@ -499,6 +507,7 @@ def _run_bands(prep: Prepared, jobs: list[dict], on_done, stats: dict) -> None:
                         rows = carried[a:b, lo - carried_y0 : hi - carried_y0]
                         for blk, arr in zip(band.blocks, band.arrays):
                             arr[a:b, lo - y0 : hi - y0] = rows[:, :, blk.x0 : blk.x1 + 2 * r]
+                        del rows, arr  # no view may keep the carried rows alive
                 # rows past this band, for the bands below: what is carried already plus
                 # what is read now
                 keep_to = max(band.read_to, have if carried is not None else 0)
@@ -529,6 +538,7 @@ def _run_bands(prep: Prepared, jobs: list[dict], on_done, stats: dict) -> None:
                         if nxt is not None and band.read_to > y1:
                             start = max(band.read_from, y1) - y1
                             nxt[a:b, start : band.read_to - y1] = part[:, inside:]
+                        del part, arr
                     del buf
                 carried, carried_y0 = nxt, y1
                 stats["read_seconds"] += time.perf_counter() - tic
@@ -786,13 +796,23 @@ def _plan_and_open(prep, store, series, p, nframes, bins, identity, fp, inp, ove
             try:
                 plan = make_band_plan((t0, h, w), baseline=baseline,
                                       row_align=getattr(reader, "row_align", 1),
-                                      read_frames=getattr(reader, "frame_step", 64), **plan_kw)
+                                      read_frames=getattr(reader, "frame_step", 64),
+                                      row_offset=series.roi[0].start, **plan_kw)
             except InputError:
                 if not chunked:
                     raise
                 # chunks too tall for bands in this limit (e.g. whole frames): blocks that
                 # decode the chunks they overlap (chunks on block edges more than once)
                 pass
+            if chunked and plan is not None and block_shape is None:
+                # bands cost a chunked input its carried rows and read buffers; where that
+                # leaves only a smaller ipCF tile than blocks get, blocks are faster (the
+                # tile's halo work outweighs decoding the chunks on block edges again:
+                # challenge geometry, 4GB, tile 16 bands 3:05 vs tile 64 blocks 1:25 min,
+                # the same bytes from disk)
+                blocks = make_plan((t0, h, w), row_reads=False, baseline=baseline, **plan_kw)
+                if blocks.tile > plan.tile:
+                    plan = blocks
         if plan is None:
             plan = make_plan((t0, h, w), row_reads=False, baseline=baseline, **plan_kw)
         if block_shape is not None and plan.block_bytes > budget:

@@ -286,21 +286,34 @@ def band_bytes(rows: int, width: int, nblocks: int, radius: int, raw_frames: int
     return rows * (width + 2 * radius * max(0, nblocks - 1)) * raw_frames * itemsize
 
 
-def read_ahead_bytes(rows: int, width: int, raw_frames: int, itemsize: int, row_align: int,
-                     read_frames: int) -> int:
-    """Bytes a chunked input's band reading holds besides the band: up to ``row_align - 1``
-    rows read ahead for the next band (all frames) and the buffer of one read of
-    ``read_frames`` frames (whole time chunks). 0 for inputs stored as rows."""
-    if row_align <= 1 and read_frames <= 64:
+def carry_rows(by: int, out_h: int, radius: int, row_align: int, row_offset: int = 0) -> int:
+    """Most rows a chunked input's band reading carries past a band: a band of result rows
+    ``[j by, (j+1) by)`` ends at input row ``y1 = (j+1) by + 2r`` and is read up to the next
+    multiple of ``row_align`` source rows (``row_offset``: the ROI's first source row);
+    0 for inputs stored as rows (``row_align`` 1) and for the last band."""
+    if row_align <= 1:
         return 0
-    ahead = (row_align - 1) * width * raw_frames * itemsize
-    return ahead + min(read_frames, raw_frames) * (rows + row_align - 1) * width * itemsize
+    ends = [min((j + 1) * by, out_h) + 2 * radius for j in range(-(-out_h // by) - 1)]
+    return max(((-(row_offset + y1)) % row_align for y1 in ends), default=0)
+
+
+def read_ahead_bytes(rows: int, width: int, raw_frames: int, itemsize: int, carry: int,
+                     read_frames: int) -> int:
+    """Bytes a chunked input's band reading holds besides the band: ``carry`` rows read past
+    the band (all frames, see :func:`carry_rows`) and, twice, one read of ``read_frames``
+    frames (whole time chunks) of the band's new rows (the reader's buffer and the array
+    the HDF5/Zarr library returns). 0 for inputs stored as rows (no carry, reads of 64
+    frames)."""
+    if carry <= 0 and read_frames <= 64:
+        return 0
+    return (carry * width * raw_frames
+            + 2 * min(read_frames, raw_frames) * (rows + carry) * width) * itemsize
 
 
 def make_band_plan(shape: tuple[int, int, int], *, radius: int, frames: int, itemsize: int,
                    npoints: int, nbins: int, bleach: bool, budget: int, limit_text: str = "",
                    baseline: int = 0, block_shape: tuple[int, int] | None = None,
-                   row_align: int = 1, read_frames: int = 64) -> Plan:
+                   row_align: int = 1, read_frames: int = 64, row_offset: int = 0) -> Plan:
     """Plan for inputs stored as whole rows per frame: full-width row bands read once.
 
     Blocks are grouped in bands of ``by`` result rows spanning the image width; the pipeline
@@ -318,10 +331,10 @@ def make_band_plan(shape: tuple[int, int, int], *, radius: int, frames: int, ite
         Bytes the bands and the computation of one block may use together.
     baseline : int
         Bytes the program uses besides (only for the message when nothing fits).
-    row_align, read_frames : int
-        A chunked input (:class:`pcfij.io.rows.ChunkRows`): its chunks' rows and the frames
-        of one read (whole time chunks); the rows read ahead and the read buffer are
-        counted with the band (:func:`read_ahead_bytes`).
+    row_align, read_frames, row_offset : int
+        A chunked input (:class:`pcfij.io.rows.ChunkRows`): its chunks' rows, the frames of
+        one read (whole time chunks) and the ROI's first source row; the rows carried past
+        a band and the read buffer are counted with the band (:func:`read_ahead_bytes`).
     """
     t0, h, w = shape
     out_h, out_w = output_size(h, w, radius)
@@ -334,7 +347,9 @@ def make_band_plan(shape: tuple[int, int, int], *, radius: int, frames: int, ite
         # next band is read), and a chunked input's rows read ahead
         band = (band_bytes(by + 2 * radius, w, nbx, radius, t0, itemsize)
                 + band_bytes(2 * radius, w, nbx, radius, t0, itemsize)
-                + read_ahead_bytes(by, w, t0, itemsize, row_align, read_frames))
+                + read_ahead_bytes(by, w, t0, itemsize,
+                                   carry_rows(by, out_h, radius, row_align, row_offset),
+                                   read_frames))
         compute = block_bytes(by + 2 * radius, bx + 2 * radius, tile=tile, **kw)
         return band + compute, band, compute
 
@@ -344,7 +359,7 @@ def make_band_plan(shape: tuple[int, int, int], *, radius: int, frames: int, ite
         cost, band, _ = layout(by, bx, default_tile)
         return Plan(out_h, out_w, by, bx, radius, cost, default_tile, 1, band)
     # the tallest bands that fit (fewest reads per file), then the largest tile (least halo
-    # work), then the widest blocks
+    # work), then the widest blocks (chunked inputs: the largest tile first, see below)
     best = None
     tile = default_tile
     while tile >= min(MIN_SIDE, default_tile):
@@ -355,7 +370,9 @@ def make_band_plan(shape: tuple[int, int, int], *, radius: int, frames: int, ite
                 continue
             while by < out_h and layout(min(by + tile, out_h), width, tile)[0] <= budget:
                 by = min(by + tile, out_h)
-            key = (by, tile, width)
+            # a chunked input decodes each chunk once at any band height: the largest tile
+            # first there (least halo work); rows read from files: the tallest band first
+            key = (tile, by, width) if row_align > 1 else (by, tile, width)
             if best is None or key > best:
                 best = key
         if tile <= MIN_SIDE or (best is not None and tile <= BAND_MIN_TILE):
@@ -367,7 +384,7 @@ def make_band_plan(shape: tuple[int, int, int], *, radius: int, frames: int, ite
         bx = min((min(out_w, max(tile, k // tile * tile)) for k in (64, 128, 256, 512, out_w)),
                  key=lambda b: layout(by, b, tile)[0])
     else:
-        by, tile, bx = best
+        by, tile, bx = (best[1], best[0], best[2]) if row_align > 1 else best
     cost, band, _ = layout(by, bx, tile)
     if cost > budget:
         raise InputError(
