@@ -30,12 +30,12 @@ T, H, W = 2048, 64, 64
 KW = dict(radius=3, npoints=8, nbins=12, device="cpu", progress=False, block_shape=(16, 16))
 
 
-@pytest.fixture(scope="module")
-
 def _finished(done_dir) -> int:
     """Blocks recorded as done (a marker being written is a hidden temporary file)."""
     return sum(n.isdigit() for n in os.listdir(done_dir))
 
+
+@pytest.fixture(scope="module")
 def folder(tmp_path_factory):
     rng = np.random.default_rng(5)
     data = rng.poisson(rng.uniform(50, 300, (1, H, W)), (T, H, W)).astype(np.uint16)
