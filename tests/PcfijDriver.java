@@ -87,18 +87,13 @@ public class PcfijDriver {
 		if (escAfter >= 0) {
 			Thread esc = new Thread() {
 				public void run() {
-					// escAfter ms after the first pcfij command's input is in shared memory
-					String me = java.lang.management.ManagementFactory.getRuntimeMXBean().getName().split("@")[0];
+					// escAfter ms after the status bar first shows the engine computing (the
+					// worker's own status: the run is under way whatever the machine's speed)
 					try {
-						boolean running = false;
-						while (!running) {
-							Thread.sleep(20);
-							java.io.File[] dirs = new java.io.File("/dev/shm").listFiles();
-							if (dirs != null) for (java.io.File d : dirs) {
-								if (!d.getName().startsWith("pcfij-" + me + "-")) continue;
-								java.io.File[] files = d.listFiles();
-								if (files != null) for (java.io.File f : files) if (f.getName().startsWith("in-")) running = true;
-							}
+						while (true) {
+							Thread.sleep(10);
+							String text = ImageJ.getStatusBarText();
+							if (text != null && text.contains("computing")) break;
 						}
 						Thread.sleep(escAfter);
 					} catch (InterruptedException e) { return; }

@@ -239,8 +239,8 @@ def run_ij_gui(macros, plugins_dir: str | os.PathLike, *, arg: str = "", esc_ms:
                timeout: int = SUBPROCESS_TIMEOUT) -> subprocess.CompletedProcess:
     """ImageJ with its GUI (under Xvfb) runs the macro files one after the other.
 
-    ``esc_ms``: press Esc that many ms after the first pcfij command's input appeared in
-    shared memory (the command is running); ``record``: Recorder on;
+    ``esc_ms``: press Esc that many ms after the status bar first shows the engine
+    computing (the worker's status: the command is running); ``record``: Recorder on;
     ``click``: then choose this menu command (its dialog filled with ``fill``: ``n0=2;c1=cpu``
     = numeric field 0, choice 1, ``s``tring, ``b``ox) and save the Results table to
     ``save``. Output lines: ``DIALOG title | text``, ``MACRO-RETURNED ms``, ``ESC ms``,
