@@ -60,7 +60,7 @@ from pcfij.blocks.plan import (
     make_band_plan,
     make_plan,
     parse_memory,
-    read_ahead_bytes,
+    read_buffer_bytes,
     suggest_limit,
     tile_budget,
 )
@@ -77,7 +77,7 @@ from pcfij.blocks.store import (
 )
 from pcfij.errors import InputError, InputTypeError
 from pcfij.io.readers import Series, format_roi, open_source
-from pcfij.io.rows import read_rows, row_reader
+from pcfij.io.rows import ChunkRows, frame_pieces, frame_step, read_rows, row_align, row_reader
 from pcfij.io.source import Source
 from pcfij.pcf.result import IPCFResult
 
@@ -407,13 +407,6 @@ class _Band:
     ready: threading.Event = field(default_factory=threading.Event)
 
 
-def _frame_pieces(nframes: int, first: int, step: int) -> list[tuple[int, int]]:
-    """Frames ``0:nframes`` in pieces that end on multiples of ``step`` in source frames
-    (``first`` is the source frame of frame 0): whole time chunks of a chunked input."""
-    edges = sorted({0, nframes, *range((-first) % step or step, nframes, step)})
-    return list(zip(edges[:-1], edges[1:]))
-
-
 def _band_list(plan: Plan, todo: dict, radius: int, align: int, roi_y0: int,
                height: int) -> list[_Band]:
     """The bands with blocks to compute and the rows each reads from the files: the rows it
@@ -452,9 +445,9 @@ def _run_bands(prep: Prepared, jobs: list[dict], on_done, stats: dict) -> None:
     t0, height, w = series.shape
     item = series.dtype.itemsize
     reader = row_reader(series)
-    align = getattr(reader, "row_align", 1)
+    align = row_align(reader)
     bands = _band_list(plan, todo, r, align, series.roi[0].start, height)
-    pieces = _frame_pieces(t0, series.frames.start, getattr(reader, "frame_step", 64))
+    pieces = frame_pieces(t0, series.frames.start, frame_step(reader))
     compute = plan.block_bytes - plan.band_bytes
     # set aside, not counted by the gate: the copies of a band's last 2r rows (the halo of
     # the band below; they exist while the next band is read) and a chunked input's read
@@ -463,11 +456,8 @@ def _run_bands(prep: Prepared, jobs: list[dict], on_done, stats: dict) -> None:
     nbx = len(plan.band_rows()[0])
     halos = band_bytes(2 * r, w, nbx, r, t0, item)
     carry = carry_rows(plan.by, plan.out_h, r, align, series.roi[0].start)
-    buffers = read_ahead_bytes(plan.by, w, t0, item, carry, getattr(reader, "frame_step", 64))
-    if buffers:
-        buffers -= carry * w * t0 * item
-    aside = halos + buffers
-    one_band = max((b.rows[1] - b.rows[0]) for b in bands) * (w + 2 * r * (nbx - 1)) * t0 * item
+    aside = halos + read_buffer_bytes(plan.by, w, t0, item, carry, frame_step(reader))
+    one_band = band_bytes(max(b.rows[1] - b.rows[0] for b in bands), w, nbx, r, t0, item)
     one_band += carry * w * t0 * item
     # cap: the bands' bytes (at least one band: the reader must be able to fill it); hard:
     # the measured anonymous memory plus a block's computation must stay in the limit
@@ -790,13 +780,12 @@ def _plan_and_open(prep, store, series, p, nframes, bins, identity, fp, inp, ove
         prep.done = store.done()
     else:
         reader = row_reader(series) if banded else None
-        chunked = getattr(reader, "row_align", 1) > 1 or getattr(reader, "frame_step", 64) > 64
+        chunked = isinstance(reader, ChunkRows)
         plan = None
         if banded:
             try:
-                plan = make_band_plan((t0, h, w), baseline=baseline,
-                                      row_align=getattr(reader, "row_align", 1),
-                                      read_frames=getattr(reader, "frame_step", 64),
+                plan = make_band_plan((t0, h, w), baseline=baseline, row_align=row_align(reader),
+                                      read_frames=frame_step(reader),
                                       row_offset=series.roi[0].start, **plan_kw)
             except InputError:
                 if not chunked:

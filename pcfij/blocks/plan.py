@@ -297,17 +297,24 @@ def carry_rows(by: int, out_h: int, radius: int, row_align: int, row_offset: int
     return max(((-(row_offset + y1)) % row_align for y1 in ends), default=0)
 
 
+def read_buffer_bytes(rows: int, width: int, raw_frames: int, itemsize: int, carry: int,
+                      read_frames: int) -> int:
+    """Bytes of a chunked input's reads, held besides the band: twice one read of
+    ``read_frames`` frames (whole time chunks) of the band's new rows and the ``carry`` rows
+    past it (the reader's buffer and the array the HDF5/Zarr library returns). 0 for inputs
+    stored as rows (no carry, reads of 64 frames)."""
+    if carry <= 0 and read_frames <= 64:
+        return 0
+    return 2 * min(read_frames, raw_frames) * (rows + carry) * width * itemsize
+
+
 def read_ahead_bytes(rows: int, width: int, raw_frames: int, itemsize: int, carry: int,
                      read_frames: int) -> int:
     """Bytes a chunked input's band reading holds besides the band: ``carry`` rows read past
-    the band (all frames, see :func:`carry_rows`) and, twice, one read of ``read_frames``
-    frames (whole time chunks) of the band's new rows (the reader's buffer and the array
-    the HDF5/Zarr library returns). 0 for inputs stored as rows (no carry, reads of 64
-    frames)."""
-    if carry <= 0 and read_frames <= 64:
-        return 0
-    return (carry * width * raw_frames
-            + 2 * min(read_frames, raw_frames) * (rows + carry) * width) * itemsize
+    the band (all frames, see :func:`carry_rows`) and the read buffers
+    (:func:`read_buffer_bytes`). 0 for inputs stored as rows."""
+    return carry * width * raw_frames * itemsize + read_buffer_bytes(
+        rows, width, raw_frames, itemsize, carry, read_frames)
 
 
 def make_band_plan(shape: tuple[int, int, int], *, radius: int, frames: int, itemsize: int,
@@ -360,7 +367,7 @@ def make_band_plan(shape: tuple[int, int, int], *, radius: int, frames: int, ite
         return Plan(out_h, out_w, by, bx, radius, cost, default_tile, 1, band)
     # the tallest bands that fit (fewest reads per file), then the largest tile (least halo
     # work), then the widest blocks (chunked inputs: the largest tile first, see below)
-    best = None
+    best = best_key = None
     tile = default_tile
     while tile >= min(MIN_SIDE, default_tile):
         for width in sorted({min(out_w, max(tile, k // tile * tile))
@@ -373,8 +380,8 @@ def make_band_plan(shape: tuple[int, int, int], *, radius: int, frames: int, ite
             # a chunked input decodes each chunk once at any band height: the largest tile
             # first there (least halo work); rows read from files: the tallest band first
             key = (tile, by, width) if row_align > 1 else (by, tile, width)
-            if best is None or key > best:
-                best = key
+            if best is None or key > best_key:
+                best, best_key = (by, tile, width), key
         if tile <= MIN_SIDE or (best is not None and tile <= BAND_MIN_TILE):
             break
         tile //= 2
@@ -384,7 +391,7 @@ def make_band_plan(shape: tuple[int, int, int], *, radius: int, frames: int, ite
         bx = min((min(out_w, max(tile, k // tile * tile)) for k in (64, 128, 256, 512, out_w)),
                  key=lambda b: layout(by, b, tile)[0])
     else:
-        by, tile, bx = (best[1], best[0], best[2]) if row_align > 1 else best
+        by, tile, bx = best
     cost, band, _ = layout(by, bx, tile)
     if cost > budget:
         raise InputError(

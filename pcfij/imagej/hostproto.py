@@ -23,6 +23,7 @@ description is ``{"path", "dtype" ("uint8" | "uint16" | "float32"), "shape" [T, 
 
 from __future__ import annotations
 
+import functools
 import mmap
 import os
 import sys
@@ -256,25 +257,33 @@ def _ij_array(img: OutImage) -> tuple[np.ndarray, str]:
         str(arr.dtype)
 
 
-MADV_POPULATE_WRITE = 23  # Linux >= 5.14: fault a range of a mapping in, writable, in one call
+MADV_POPULATE_WRITE = getattr(mmap, "MADV_POPULATE_WRITE", 23)  # Linux >= 5.14
+
+
+@functools.lru_cache(maxsize=1)
+def _libc_madvise():
+    """libc's ``madvise`` through ctypes (which drops the GIL while it runs), or None."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        import ctypes
+
+        fn = ctypes.CDLL(None, use_errno=True).madvise
+    except (OSError, AttributeError):
+        return None
+    fn.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+    return fn
 
 
 def _populate_write(view: np.ndarray) -> None:
     """Fault the pages of a shared writable mapping in with one ``madvise`` call (no-op
     where the kernel or platform has no ``MADV_POPULATE_WRITE``). ctypes drops the GIL, so
     threads populate their ranges in parallel."""
-    if not sys.platform.startswith("linux") or not view.nbytes:
+    madvise = _libc_madvise()
+    if madvise is None or not view.nbytes:
         return
-    try:
-        import ctypes
-
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.madvise.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
-        page = mmap.PAGESIZE
-        start = view.ctypes.data // page * page
-        libc.madvise(start, view.ctypes.data + view.nbytes - start, MADV_POPULATE_WRITE)
-    except (OSError, AttributeError):
-        pass
+    start = view.ctypes.data // mmap.PAGESIZE * mmap.PAGESIZE
+    madvise(start, view.ctypes.data + view.nbytes - start, MADV_POPULATE_WRITE)
 
 
 def _fill(mm: mmap.mmap, src: np.ndarray) -> None:

@@ -170,6 +170,25 @@ class ChunkRows:
         out[...] = self.array[t0 : t0 + out.shape[0], y0:y1, x0:x1]
 
 
+def frame_step(reader) -> int:
+    """Frames per read of a row reader: whole time chunks of :class:`ChunkRows`, else
+    :data:`FRAMES_PER_TASK`."""
+    return getattr(reader, "frame_step", FRAMES_PER_TASK)
+
+
+def row_align(reader) -> int:
+    """Source rows a read of this row reader should end on a multiple of (1: any row)."""
+    return getattr(reader, "row_align", 1)
+
+
+def frame_pieces(nframes: int, first: int, step: int) -> list[tuple[int, int]]:
+    """Frames ``0:nframes`` in pieces that end on multiples of ``step`` in source frames
+    (``first`` is the source frame of frame 0; the first and last piece may be partial):
+    whole time chunks of a chunked input."""
+    edges = sorted({0, nframes, *range((-first) % step or step, nframes, step)})
+    return list(zip(edges[:-1], edges[1:]))
+
+
 def row_reader(series):
     """The row reader of a series (``read_into(out, t0, y0, y1, x0, x1)`` in source
     coordinates), or None when the input is not stored as whole rows per frame."""
@@ -214,12 +233,8 @@ def read_rows(series, ys: slice, xs: slice, *, threads: int = READ_THREADS,
             with lock:
                 errors.append(exc)
 
-    # tasks end on multiples of the reader's step in source frames (whole time chunks of a
-    # chunked input; the first and last task may be partial)
-    step = getattr(reader, "frame_step", FRAMES_PER_TASK)
-    edges = sorted({0, n, *range((-ft.start) % step or step, n, step)})
     with ThreadPoolExecutor(max(1, threads)) as pool:
-        list(pool.map(work, zip(edges[:-1], edges[1:])))
+        list(pool.map(work, frame_pieces(n, ft.start, frame_step(reader))))
     if errors:
         raise errors[0]
     return out
